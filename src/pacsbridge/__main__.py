@@ -1,0 +1,3 @@
+from pacsbridge.cli import main
+
+main()

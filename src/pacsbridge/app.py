@@ -1,0 +1,91 @@
+"""The composition root: settings in, a running pacsbridge out.
+
+Builds the store (migrating the database first), registers the workflow rules on its
+hooks, and assembles the HTTP application from each face's routes. Nothing imports this
+module but the CLI and the tests.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Mount, Route
+
+from pacsbridge import __version__
+from pacsbridge.config import Settings
+from pacsbridge.fhir.router import FhirEndpoints, fhir_routes
+from pacsbridge.ops.health import health_endpoint
+from pacsbridge.ops.logging import configure_logging
+from pacsbridge.ops.metrics import Metrics, MetricsMiddleware
+from pacsbridge.rules import RULES
+from pacsbridge.store import Hooks, Store, open_database
+from pacsbridge.store.migrate import upgrade
+from pacsbridge.store.search.params import load_registry
+
+log = logging.getLogger("pacsbridge")
+
+
+def build_store(settings: Settings) -> Store:
+    """Open and migrate the database; the store with every rule registered."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = open_database(
+        settings.effective_database_url(), pool_size=settings.database_pool_size
+    )
+    upgrade(database)
+    hooks = Hooks()
+    hooks.resource_changed.extend(RULES)
+    return Store(
+        database,
+        load_registry(),
+        hooks=hooks,
+        default_count=settings.search_default_count,
+        max_count=settings.search_max_count,
+    )
+
+
+def build_http_app(settings: Settings, store: Store) -> Starlette:
+    metrics = Metrics()
+    fhir = FhirEndpoints(store, settings)
+
+    async def root(request: Request) -> RedirectResponse:
+        return RedirectResponse(url="/fhir/R4/metadata")
+
+    routes = [
+        Route("/healthz", health_endpoint(store.database), methods=["GET", "HEAD"]),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
+        Mount("/fhir/R4", routes=fhir_routes(fhir)),
+        Route("/", root, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics)])
+    app.state.store = store
+    app.state.settings = settings
+    return app
+
+
+def serve(settings: Settings) -> None:
+    """Run every listener of this version in one process until interrupted."""
+    configure_logging(settings.log_level, settings.log_format)
+    store = build_store(settings)
+    app = build_http_app(settings, store)
+    log.info(
+        "pacsbridge %s ready: FHIR at http://%s:%d/fhir/R4, database %s",
+        __version__, settings.host, settings.http_port, store.database.dialect,
+    )  # fmt: skip
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        store.database.dispose()

@@ -1,0 +1,123 @@
+"""The ``pacsbridge`` command: ``serve`` to run, other verbs to administer.
+
+Every error leaves as one readable line that says what to do, never a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from pacsbridge import __version__
+from pacsbridge.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(
+    help=(
+        "pacsbridge: HL7 v2, FHIR R4 and DICOM for an imaging department, around one store.\n\n"
+        "Start here: `pacsbridge serve` runs the server on SQLite in ./data; FHIR answers at "
+        "http://localhost:8080/fhir/R4. `pacsbridge serve --help` lists every option."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="pacsbridge.toml", exists=False)
+]
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="SQLite database and DICOM files [./data]")
+]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database-url", help="sqlite:///FILE or postgresql://USER@HOST/DB"),
+]
+
+
+def _settings(config: Path | None, **flags: object) -> Settings:
+    try:
+        return load_settings(config, **flags)
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        err.print("Fix the value (see `pacsbridge serve --help`) and start again.")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+    host: Annotated[str | None, typer.Option(help="address to listen on [0.0.0.0]")] = None,
+    http_port: Annotated[int | None, typer.Option(help="FHIR, metrics, health [8080]")] = None,
+    mllp_port: Annotated[int | None, typer.Option(help="HL7 v2 MLLP [2575]")] = None,
+    dicom_port: Annotated[int | None, typer.Option(help="DICOM [11112]")] = None,
+    ae_title: Annotated[str | None, typer.Option(help="our DICOM AE title [PACSBRIDGE]")] = None,
+    base_url: Annotated[str | None, typer.Option(help="public URL, for links")] = None,
+    log_level: Annotated[str | None, typer.Option(help="debug|info|warning|error")] = None,
+    log_format: Annotated[str | None, typer.Option(help="console|json")] = None,
+) -> None:
+    """Run the server: every listener in one process, until Ctrl-C."""
+    settings = _settings(
+        config, data_dir=data_dir, database_url=database_url, host=host, http_port=http_port,
+        mllp_port=mllp_port, dicom_port=dicom_port, ae_title=ae_title, base_url=base_url,
+        log_level=log_level, log_format=log_format,
+    )  # fmt: skip
+    from pacsbridge.app import serve as run
+
+    try:
+        run(settings)
+    except OSError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        err.print("Is another program using the port? Choose another with --http-port.")
+        raise typer.Exit(1) from exc
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    config: ConfigOption = None, data_dir: DataDirOption = None, database_url: DatabaseOption = None
+) -> None:
+    """Migrate the database to this version's schema (serve does it too)."""
+    from pacsbridge.store import open_database
+    from pacsbridge.store.migrate import current_revision, upgrade
+
+    settings = _settings(config, data_dir=data_dir, database_url=database_url)
+    database = open_database(settings.effective_database_url())
+    upgrade(database)
+    typer.echo(f"database at revision {current_revision(database)}")
+
+
+@app.command()
+def reindex(
+    config: ConfigOption = None, data_dir: DataDirOption = None, database_url: DatabaseOption = None
+) -> None:
+    """Rebuild the search index of every resource, e.g. after adding a search parameter."""
+    from pacsbridge.app import build_store
+    from pacsbridge.store.reindex import reindex_all
+
+    settings = _settings(config, data_dir=data_dir, database_url=database_url)
+    store = build_store(settings)
+    with Progress(console=err) as progress:
+        task = progress.add_task("reindexing", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        count = reindex_all(store, on_progress=advance)
+    typer.echo(f"reindexed {count} resources")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

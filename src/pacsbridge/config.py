@@ -1,0 +1,120 @@
+"""Settings: defaults < pacsbridge.toml < PACSBRIDGE_* environment < command-line flags.
+
+Built and validated once at start-up by :func:`load_settings`; ``app.py`` passes the result
+down. Nothing else in pacsbridge reads ``os.environ``. Errors name the key, the value and
+the file they came from.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A configuration value that cannot be used; the text says which and why."""
+
+
+class Settings(BaseSettings):
+    """Every option of ``pacsbridge serve``; see DESIGN.md's interface contract."""
+
+    model_config = SettingsConfigDict(env_prefix="PACSBRIDGE_", extra="forbid")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(
+        default=None, description="sqlite:///… or postgresql://…; default: SQLite in the data dir"
+    )
+    host: str = "0.0.0.0"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    mllp_port: int = Field(default=2575, ge=0, le=65535)
+    dicom_port: int = Field(default=11112, ge=0, le=65535)
+    ae_title: str = Field(default="PACSBRIDGE", min_length=1, max_length=16)
+    base_url: str | None = Field(
+        default=None, description="public base URL of the HTTP face, for links; default: from Host"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "console"
+    search_default_count: int = Field(default=20, ge=1, le=1000)
+    search_max_count: int = Field(default=1000, ge=1, le=10000)
+    max_bundle_entries: int = Field(default=1000, ge=1)
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+
+    @field_validator("ae_title")
+    @classmethod
+    def _ae_title_is_dicom_ae(cls, value: str) -> str:
+        if value != value.strip() or "\\" in value or not value.isprintable():
+            raise ValueError("an AE title is up to 16 printable characters without backslash")
+        return value
+
+    def effective_database_url(self) -> str:
+        """The URL to connect to: the configured one, or SQLite inside the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'pacsbridge.db').resolve()}"
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads the ``[server]`` table (or top-level keys) of pacsbridge.toml."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = values
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The server options of a config file; other tables belong to later faces."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from exc
+    server = document.get("server", {})
+    if not isinstance(server, dict):
+        raise ConfigError(f"{path}: [server] must be a table")
+    top = {k: v for k, v in document.items() if not isinstance(v, dict | list)}
+    return {key.replace("-", "_"): value for key, value in {**top, **server}.items()}
+
+
+def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
+    """Merge the four sources in order; ``None`` flags mean "not given"."""
+    file_values = read_toml(config_file) if config_file else {}
+    given = {k: v for k, v in flags.items() if v is not None}
+
+    class _Merged(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _TomlSource(settings_cls, file_values))
+
+    try:
+        merged = _Merged(**given)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, config_file)) from exc
+    return Settings.model_validate(merged.model_dump())
+
+
+def _describe(exc: ValidationError, config_file: Path | None) -> str:
+    where = f" (flags, PACSBRIDGE_* environment or {config_file})" if config_file else ""
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        lines.append(f"{key}={error.get('input')!r}: {error['msg']}")
+    return "invalid configuration" + where + ": " + "; ".join(lines)

@@ -1,0 +1,1 @@
+"""The FHIR R4 REST face at /fhir/R4."""

@@ -1,0 +1,159 @@
+"""The HTTP side of the FHIR face: URLs to interactions, bytes to resources and back.
+
+Routes are one explicit list (Starlette style). Every endpoint reads the request, hands a
+:class:`FhirRequest` to ``interactions.dispatch`` in a worker thread (the store is
+synchronous), and renders the answer in the negotiated format. Errors of any kind leave as
+an OperationOutcome; nothing escapes as a bare 500 page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from pacsbridge.config import Settings
+from pacsbridge.errors import BadValue, TooCostly
+from pacsbridge.fhir.bundles import process_bundle
+from pacsbridge.fhir.capability import capability_statement
+from pacsbridge.fhir.interactions import FhirRequest, FhirResponse, StoreAccess, dispatch
+from pacsbridge.fhir.negotiation import (
+    MEDIA_TYPES,
+    Format,
+    UnsupportedMediaType,
+    parse_body,
+    render,
+    response_format,
+)
+from pacsbridge.fhir.outcome import outcome_for
+from pacsbridge.store import Store
+from pacsbridge.store.resources import format_instant, utc_now
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]
+
+
+class FhirEndpoints:
+    """The endpoints, holding the store and settings they need."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.started = format_instant(utc_now())
+
+    def base_url(self, request: Request) -> str:
+        if self.settings.base_url:
+            return self.settings.base_url.rstrip("/") + "/fhir/R4"
+        # Under the Mount, root_path ends with the mount path (/fhir/R4).
+        url = request.url
+        return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
+
+    async def metadata(self, request: Request) -> Response:
+        async def work(fhir_request: FhirRequest) -> FhirResponse:
+            body = capability_statement(fhir_request.base, self.store.registry, self.started)
+            return FhirResponse(200, body=body)
+
+        return await self._answer(request, work, read_body=False)
+
+    async def system(self, request: Request) -> Response:
+        async def work(fhir_request: FhirRequest) -> FhirResponse:
+            if request.method != "POST" or fhir_request.body is None:
+                raise BadValue("the base URL takes POST of a batch or transaction Bundle")
+            return await run_in_threadpool(
+                process_bundle, self.store, fhir_request.body, fhir_request,
+                self.settings.max_bundle_entries,
+            )  # fmt: skip
+
+        return await self._answer(request, work)
+
+    async def interaction(self, request: Request) -> Response:
+        async def work(fhir_request: FhirRequest) -> FhirResponse:
+            return await run_in_threadpool(dispatch, StoreAccess(self.store), fhir_request)
+
+        return await self._answer(request, work)
+
+    async def search_post(self, request: Request) -> Response:
+        """``POST [type]/_search``: form-encoded parameters, merged with the URL's."""
+
+        async def work(fhir_request: FhirRequest) -> FhirResponse:
+            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            body = await request.body()
+            if body and media != "application/x-www-form-urlencoded":
+                raise UnsupportedMediaType("_search takes application/x-www-form-urlencoded")
+            fhir_request.params += parse_qsl(body.decode("utf-8", "replace"), True)
+            fhir_request.method = "GET"
+            return await run_in_threadpool(dispatch, StoreAccess(self.store), fhir_request)
+
+        return await self._answer(request, work, read_body=False)
+
+    async def _answer(self, request: Request, work: Any, *, read_body: bool = True) -> Response:
+        fmt: Format = "json"
+        pretty = request.query_params.get("_pretty") == "true"
+        try:
+            fmt = response_format(request.query_params.get("_format"),
+                                  request.headers.get("accept"))  # fmt: skip
+            fhir_request = await self._fhir_request(request, read_body)
+            answer = await work(fhir_request)
+        except Exception as exc:  # the face's one error boundary
+            status, outcome = outcome_for(exc)
+            return _response(FhirResponse(status, body=outcome), fmt, pretty, request.method)
+        return _response(answer, fmt, pretty, request.method)
+
+    async def _fhir_request(self, request: Request, read_body: bool) -> FhirRequest:
+        path = request.path_params
+        body = None
+        if read_body and request.method in ("POST", "PUT"):
+            length = int(request.headers.get("content-length") or 0)
+            if length > self.settings.max_body_bytes:
+                raise TooCostly(f"the body is over {self.settings.max_body_bytes} bytes")
+            raw = await request.body()
+            if len(raw) > self.settings.max_body_bytes:
+                raise TooCostly(f"the body is over {self.settings.max_body_bytes} bytes")
+            body = parse_body(raw, request.headers.get("content-type"))
+        return FhirRequest(
+            method=request.method,
+            base=self.base_url(request),
+            resource_type=path.get("type"),
+            id=path.get("id"),
+            version=path.get("vid"),
+            history=request.url.path.rstrip("/").split("/")[-1] == "_history" or "vid" in path,
+            params=list(request.query_params.multi_items()),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=body,
+        )
+
+
+def _response(answer: FhirResponse, fmt: Format, pretty: bool, method: str) -> Response:
+    headers = dict(answer.headers)
+    if answer.status == 304 or (answer.body is None and answer.stored_json is None):
+        content: bytes | str = b""
+    elif answer.stored_json is not None and fmt == "json" and not pretty:
+        content = answer.stored_json  # served exactly as stored
+    else:
+        body: dict[str, Any] = answer.body if answer.body is not None else orjson.loads(
+            answer.stored_json or "{}")  # fmt: skip
+        content = render(body, fmt, pretty=pretty)
+    if method == "HEAD":
+        content = b""
+    media_type = MEDIA_TYPES[fmt] if content or method == "HEAD" else None
+    return Response(content, status_code=answer.status, headers=headers, media_type=media_type)
+
+
+def fhir_routes(endpoints: FhirEndpoints) -> list[BaseRoute]:
+    """The FHIR REST URL space under the mount point (R4 http.html, 3.1.0.1.1)."""
+    e = endpoints
+    return [
+        Route("/metadata", e.metadata, methods=["GET", "HEAD"]),
+        Route("/", e.system, methods=ALL_METHODS),
+        Route("/_history", e.interaction, methods=["GET", "HEAD"]),
+        Route("/{type}/_search", e.search_post, methods=["POST"]),
+        Route("/{type}/_history", e.interaction, methods=["GET", "HEAD"]),
+        Route("/{type}/{id}/_history/{vid}", e.interaction, methods=["GET", "HEAD"]),
+        Route("/{type}/{id}/_history", e.interaction, methods=["GET", "HEAD"]),
+        Route("/{type}/{id}", e.interaction, methods=ALL_METHODS),
+        Route("/{type}", e.interaction, methods=ALL_METHODS),
+    ]

@@ -1,0 +1,33 @@
+"""``/healthz``: is the process up and can it reach its database?
+
+200 with the state of each part when all is well, 503 when the database cannot be
+reached, so that a load balancer takes the process out of rotation.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from pacsbridge import __version__
+from pacsbridge.store.database import Database
+
+
+def health_endpoint(database: Database):  # noqa: ANN201 - a Starlette endpoint
+    async def healthz(request: Request) -> JSONResponse:
+        try:
+            await run_in_threadpool(database.ping)
+            db_state = "ok"
+        except Exception as exc:  # the answer is the diagnosis
+            db_state = f"unreachable: {type(exc).__name__}"
+        status = "ok" if db_state == "ok" else "degraded"
+        body = {
+            "status": status,
+            "version": __version__,
+            "database": {"dialect": database.dialect, "state": db_state},
+            "listeners": {"http": "up"},
+        }
+        return JSONResponse(body, status_code=200 if status == "ok" else 503)
+
+    return healthz

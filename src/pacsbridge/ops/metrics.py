@@ -1,0 +1,85 @@
+"""Prometheus metrics at ``/metrics``: requests by route, status and duration.
+
+The registry belongs to the app (no module globals), so several apps in one process,
+as in the tests, keep their own counts.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.http_requests = Counter(
+            "pacsbridge_http_requests_total", "HTTP requests answered",
+            ["method", "route", "status"], registry=self.registry,
+        )  # fmt: skip
+        self.http_duration = Histogram(
+            "pacsbridge_http_request_duration_seconds", "Time to answer an HTTP request",
+            ["method", "route"], registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+        )  # fmt: skip
+
+    async def endpoint(self, request: Request) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class MetricsMiddleware:
+    """Counts every HTTP request under its route template, not its raw path."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+        original = dict(scope)  # routing rewrites root_path in place
+
+        async def send_wrapper(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = _route_template(original)
+            method = scope["method"]
+            self.metrics.http_requests.labels(method, route, str(status["code"])).inc()
+            self.metrics.http_duration.labels(method, route).observe(time.perf_counter() - started)
+
+
+def _route_template(scope: Scope) -> str:
+    app = scope.get("app")
+    router = getattr(app, "router", None)
+    if router is None:
+        return "other"
+    for route in router.routes:
+        match, child = route.matches(scope)
+        if match == Match.FULL:
+            path = getattr(route, "path", "other")
+            for sub in getattr(route, "routes", []) or []:
+                sub_scope = {**scope, **child}
+                if sub.matches(sub_scope)[0] == Match.FULL:
+                    return path + getattr(sub, "path", "")
+            return path
+    return "other"

@@ -1,0 +1,9 @@
+"""The store: FHIR resources, their history and search index, in one transaction.
+
+It is the only package that opens a transaction or commits.
+"""
+
+from pacsbridge.store.database import Database, open_database
+from pacsbridge.store.transaction import Change, Hooks, Store, Transaction
+
+__all__ = ["Change", "Database", "Hooks", "Store", "Transaction", "open_database"]

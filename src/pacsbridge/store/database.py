@@ -1,0 +1,110 @@
+"""Connections to the one database: SQLite (WAL, embedded default) or PostgreSQL.
+
+SQLite allows one writer at a time. A write transaction that starts as a reader and later
+upgrades its lock can fail with "database is locked" whatever the busy timeout, so write
+transactions take the write lock up front (``BEGIN IMMEDIATE``) on their own engine, and
+readers use deferred transactions that see a snapshot in WAL mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection, make_url
+
+
+@dataclass
+class Database:
+    """The engines of one database, and what differs between the two dialects."""
+
+    reader: Engine
+    writer: Engine
+    url: str
+
+    @property
+    def dialect(self) -> str:
+        return self.writer.dialect.name
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def lock(self, connection: Connection, key: str) -> None:
+        """Serialise writers on ``key`` until the transaction ends.
+
+        On PostgreSQL a transaction-scoped advisory lock; on SQLite every write transaction
+        already holds the database's single write lock, so nothing more is needed.
+        """
+        if self.is_postgresql:
+            number = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+            number -= 1 << 63  # bigint is signed
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": number})
+
+    def ping(self) -> None:
+        with self.reader.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.reader.dispose()
+        if self.writer is not self.reader:
+            self.writer.dispose()
+
+
+def normalize_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` and use psycopg 3 for them."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.drivername in ("postgresql", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def open_database(url: str, *, pool_size: int = 10) -> Database:
+    """Engines for ``url``; the SQLite file's folder is created when missing."""
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _open_sqlite(url, parsed.database, pool_size)
+    if parsed.get_backend_name() == "postgresql":
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
+            pool_pre_ping=True,
+            json_serializer=None,
+        )
+        return Database(reader=engine, writer=engine, url=url)
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:///… or postgresql://…")
+
+
+def _open_sqlite(url: str, path: str | None, pool_size: int) -> Database:
+    if not path or path == ":memory:":
+        raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    reader = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, **options)
+    writer = create_engine(url, pool_size=2, max_overflow=8, **options)
+    _configure_sqlite(reader, begin="BEGIN")
+    _configure_sqlite(writer, begin="BEGIN IMMEDIATE")
+    return Database(reader=reader, writer=writer, url=url)
+
+
+def _configure_sqlite(engine: Engine, *, begin: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+        cursor.execute("PRAGMA synchronous=FULL")  # an ACK promises the message is on disk
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql(begin)

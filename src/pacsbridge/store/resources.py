@@ -1,0 +1,242 @@
+"""FHIR resources, their versions and their history, as rows.
+
+The current version lives in ``resource`` with its JSON exactly as served (``id`` and
+``meta.versionId``/``meta.lastUpdated`` written in), and every version is also appended to
+``resource_version``. Updates check the version they replace in the ``UPDATE`` itself, so
+that of two writers holding the same ``If-Match`` exactly one wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from pacsbridge.errors import VersionConflict
+from pacsbridge.store.tables import resource, resource_version
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    """One version of a resource as the store holds it."""
+
+    pk: int
+    type: str
+    id: str
+    version_id: int
+    last_updated: datetime
+    deleted: bool
+    content: str | None
+    method: str = "PUT"
+
+    @property
+    def resource(self) -> dict[str, Any]:
+        assert self.content is not None, "a deleted version has no content"
+        return orjson.loads(self.content)
+
+
+def utc_now() -> datetime:
+    """Naive UTC, as the tables store it."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def format_instant(moment: datetime) -> str:
+    """A FHIR ``instant`` for a naive UTC datetime."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def stamp(body: dict[str, Any], res_id: str, version_id: int, moment: datetime) -> str:
+    """The JSON text to store: the body with its id and meta filled in by the server."""
+    meta = dict(body.get("meta") or {})
+    meta["versionId"] = str(version_id)
+    meta["lastUpdated"] = format_instant(moment)
+    stamped = {"resourceType": body["resourceType"], "id": res_id, "meta": meta}
+    stamped.update((k, v) for k, v in body.items() if k not in stamped)
+    return orjson.dumps(stamped).decode()
+
+
+_CURRENT = (
+    resource.c.pk,
+    resource.c.res_type,
+    resource.c.res_id,
+    resource.c.version_id,
+    resource.c.last_updated,
+    resource.c.deleted,
+    resource.c.content,
+)
+
+
+def _from_current(row: Any) -> StoredResource:
+    return StoredResource(
+        row.pk, row.res_type, row.res_id, row.version_id, row.last_updated, row.deleted, row.content
+    )
+
+
+def select_current(
+    conn: Connection, res_type: str, res_id: str, *, for_update: bool = False
+) -> StoredResource | None:
+    query = select(*_CURRENT).where(resource.c.res_type == res_type, resource.c.res_id == res_id)
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return _from_current(row) if row else None
+
+
+def select_current_by_pks(conn: Connection, pks: list[int]) -> list[StoredResource]:
+    """Current, non-deleted resources in the order of ``pks``."""
+    if not pks:
+        return []
+    rows = conn.execute(
+        select(*_CURRENT).where(resource.c.pk.in_(pks), resource.c.deleted.is_(False))
+    ).all()
+    by_pk = {row.pk: _from_current(row) for row in rows}
+    return [by_pk[pk] for pk in pks if pk in by_pk]
+
+
+def select_version(
+    conn: Connection, res_type: str, res_id: str, version_id: int
+) -> StoredResource | None:
+    row = conn.execute(
+        select(resource_version).where(
+            resource_version.c.res_type == res_type,
+            resource_version.c.res_id == res_id,
+            resource_version.c.version_id == version_id,
+        )
+    ).first()
+    return _from_version(row) if row else None
+
+
+def _from_version(row: Any) -> StoredResource:
+    return StoredResource(
+        row.resource_pk,
+        row.res_type,
+        row.res_id,
+        row.version_id,
+        row.last_updated,
+        row.method == "DELETE",
+        row.content,
+        row.method,
+    )
+
+
+def insert_resource(
+    conn: Connection, body: dict[str, Any], res_id: str, moment: datetime, method: str = "POST"
+) -> StoredResource:
+    res_type = body["resourceType"]
+    content = stamp(body, res_id, 1, moment)
+    pk = conn.execute(
+        insert(resource)
+        .values(
+            res_type=res_type,
+            res_id=res_id,
+            version_id=1,
+            last_updated=moment,
+            deleted=False,
+            content=content,
+        )
+        .returning(resource.c.pk)
+    ).scalar_one()
+    stored = StoredResource(pk, res_type, res_id, 1, moment, False, content, method)
+    _append_version(conn, stored)
+    return stored
+
+
+def replace_resource(
+    conn: Connection,
+    current: StoredResource,
+    body: dict[str, Any] | None,
+    moment: datetime,
+    *,
+    expected_version: int | None = None,
+) -> StoredResource:
+    """Write the next version (``body`` None deletes); 412-style conflict if overtaken."""
+    version_id = current.version_id + 1
+    content = stamp(body, current.id, version_id, moment) if body is not None else None
+    guard = expected_version if expected_version is not None else current.version_id
+    result = conn.execute(
+        update(resource)
+        .where(resource.c.pk == current.pk, resource.c.version_id == guard)
+        .values(version_id=version_id, last_updated=moment, deleted=body is None, content=content)
+    )
+    if result.rowcount != 1:
+        raise VersionConflict(
+            f"{current.type}/{current.id} is no longer at version {guard}: it changed meanwhile",
+        )
+    method = "DELETE" if body is None else "PUT"
+    stored = StoredResource(
+        current.pk, current.type, current.id, version_id, moment, body is None, content, method
+    )
+    _append_version(conn, stored)
+    return stored
+
+
+def _append_version(conn: Connection, stored: StoredResource) -> None:
+    conn.execute(
+        insert(resource_version).values(
+            resource_pk=stored.pk,
+            res_type=stored.type,
+            res_id=stored.id,
+            version_id=stored.version_id,
+            last_updated=stored.last_updated,
+            method=stored.method,
+            content=stored.content,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    versions: list[StoredResource]
+    total: int | None
+    next_cursor: tuple[datetime, int] | None
+
+
+def select_history(
+    conn: Connection,
+    *,
+    res_type: str | None = None,
+    res_id: str | None = None,
+    since: datetime | None = None,
+    at: datetime | None = None,
+    count: int = 20,
+    after: tuple[datetime, int] | None = None,
+    with_total: bool = True,
+) -> HistoryPage:
+    """Versions newest first, keyset-paged on (last_updated, pk) so pages stay put."""
+    conditions = []
+    if res_type:
+        conditions.append(resource_version.c.res_type == res_type)
+    if res_id:
+        conditions.append(resource_version.c.res_id == res_id)
+    if since:
+        conditions.append(resource_version.c.last_updated >= since)
+    if at:
+        conditions.append(resource_version.c.last_updated <= at)
+    total = None
+    if with_total:
+        total = conn.execute(
+            select(func.count()).select_from(resource_version).where(and_(True, *conditions))
+        ).scalar_one()
+    if after:
+        moment, pk = after
+        conditions.append(
+            or_(
+                resource_version.c.last_updated < moment,
+                and_(resource_version.c.last_updated == moment, resource_version.c.pk < pk),
+            )
+        )
+    rows = conn.execute(
+        select(resource_version)
+        .where(and_(True, *conditions))
+        .order_by(resource_version.c.last_updated.desc(), resource_version.c.pk.desc())
+        .limit(count + 1)
+    ).all()
+    more = len(rows) > count
+    rows = rows[:count]
+    versions = [_from_version(row) for row in rows]
+    cursor = (rows[-1].last_updated, rows[-1].pk) if more else None
+    return HistoryPage(versions, total, cursor)

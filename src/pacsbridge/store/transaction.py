@@ -1,0 +1,319 @@
+"""The store's one way to read and write: a :class:`Transaction`, committed once.
+
+Every face writes through ``store.transaction()``. Each write is validated against the R4
+definitions, stored with its history, indexed, and recorded as a :class:`Change`. Before
+the commit the ``resource_changed`` hooks run for every change, inside the same
+transaction, and may write more (HAPI FHIR's STORAGE_PRECOMMIT pointcuts): a change and
+its consequences commit together or not at all. The store does not import the rules;
+``app.py`` registers them on :class:`Hooks`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+from sqlalchemy.engine import Connection
+
+from pacsbridge.errors import (
+    BadValue,
+    Gone,
+    InvalidContent,
+    InvalidResource,
+    MultipleMatches,
+    UnknownKey,
+    VersionConflict,
+)
+from pacsbridge.formats.fhir.validate import validate
+from pacsbridge.store import resources as rows
+from pacsbridge.store.cursor import decode_cursor, encode_cursor
+from pacsbridge.store.database import Database
+from pacsbridge.store.search.index import clear_index, write_index
+from pacsbridge.store.search.params import SearchRegistry
+from pacsbridge.store.search.parse import SearchRequest, parse_search
+from pacsbridge.store.search.query import SearchResult, find_pks, run_search
+
+STORED_TYPES = frozenset({
+    "Patient", "ServiceRequest", "Appointment", "ImagingStudy", "DiagnosticReport",
+    "Endpoint", "Procedure", "Practitioner", "Organization",
+})  # fmt: skip
+"""The resource types the store holds; each face serves a subset of them."""
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+MAX_HOOK_CHANGES = 10_000
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one write did, as the ``resource_changed`` hooks see it."""
+
+    action: Literal["create", "update", "delete"]
+    resource_type: str
+    id: str
+    version_id: int
+    resource: dict[str, Any] | None
+    previous: dict[str, Any] | None
+
+
+ChangeHook = Callable[["Transaction", Change], None]
+
+
+@dataclass
+class Hooks:
+    """Named hook points; each is a list of callables run in registration order."""
+
+    resource_changed: list[ChangeHook] = field(default_factory=list)
+
+
+class Reader:
+    """Reads inside one database transaction, so that several reads see one snapshot."""
+
+    def __init__(self, store: Store, connection: Connection) -> None:
+        self.store = store
+        self.connection = connection
+
+    def read(self, res_type: str, res_id: str) -> rows.StoredResource:
+        stored = rows.select_current(self.connection, res_type, res_id)
+        if stored is None:
+            raise UnknownKey(f"{res_type}/{res_id} is not known", f"{res_type}/{res_id}")
+        if stored.deleted:
+            raise Gone(f"{res_type}/{res_id} was deleted", f"{res_type}/{res_id}")
+        return stored
+
+    def vread(self, res_type: str, res_id: str, version_id: int) -> rows.StoredResource:
+        stored = rows.select_version(self.connection, res_type, res_id, version_id)
+        if stored is None:
+            raise UnknownKey(
+                f"{res_type}/{res_id} has no version {version_id}", f"{res_type}/{res_id}"
+            )
+        if stored.deleted:
+            raise Gone(f"{res_type}/{res_id} version {version_id} is a deletion")
+        return stored
+
+    def parse(self, res_type: str, params: list[tuple[str, str]]) -> SearchRequest:
+        settings = self.store.search_limits
+        return parse_search(res_type, params, self.store.registry, **settings)
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        return run_search(self.connection, request, self.store.registry)
+
+    def history(
+        self,
+        res_type: str | None = None,
+        res_id: str | None = None,
+        *,
+        since: datetime | None = None,
+        at: datetime | None = None,
+        count: int = 20,
+        cursor: str | None = None,
+    ) -> tuple[rows.HistoryPage, str | None]:
+        """A page of versions, newest first, and the cursor of the next page."""
+        after = None
+        if cursor:
+            moment, pk = decode_cursor(cursor, 2)
+            after = (moment, int(pk))
+        page = rows.select_history(
+            self.connection, res_type=res_type, res_id=res_id, since=since, at=at,
+            count=count, after=after, with_total=cursor is None,
+        )  # fmt: skip
+        next_cursor = encode_cursor(list(page.next_cursor)) if page.next_cursor else None
+        return page, next_cursor
+
+
+class Transaction(Reader):
+    """A write transaction: validated, versioned, indexed writes, then hooks, then commit."""
+
+    def __init__(self, store: Store, connection: Connection) -> None:
+        super().__init__(store, connection)
+        self._pending: list[Change] = []
+        self._handled = 0
+        self.now = rows.utc_now() - timedelta(microseconds=1)
+
+    # --- plain writes ---
+
+    def create(self, body: dict[str, Any], *, res_id: str | None = None) -> rows.StoredResource:
+        self._validate(body)
+        res_id = res_id or str(uuid.uuid4())
+        stored = rows.insert_resource(self.connection, body, res_id, self._tick())
+        write_index(self.connection, stored.pk, stored.resource, self.store.registry,
+                    replace=False)  # fmt: skip
+        self._record("create", stored, None)
+        return stored
+
+    def update(
+        self, body: dict[str, Any], *, if_match: int | None = None
+    ) -> tuple[rows.StoredResource, bool]:
+        """Write ``body`` as the next version of ``body['id']``; create it if unknown."""
+        self._validate(body)
+        res_type, res_id = body["resourceType"], body.get("id")
+        if not res_id:
+            raise BadValue("an update needs the resource's id", f"{res_type}.id")
+        self.lock(f"{res_type}/{res_id}")
+        current = rows.select_current(self.connection, res_type, res_id, for_update=True)
+        if current is None:
+            if if_match is not None:
+                raise VersionConflict(f"{res_type}/{res_id} does not exist (If-Match given)")
+            stored = rows.insert_resource(self.connection, body, res_id, self._tick(), "PUT")
+            write_index(self.connection, stored.pk, stored.resource, self.store.registry,
+                        replace=False)  # fmt: skip
+            self._record("create", stored, None)
+            return stored, True
+        if if_match is not None and if_match != current.version_id:
+            raise VersionConflict(
+                f"{res_type}/{res_id} is at version {current.version_id}, not {if_match}"
+            )
+        stored = rows.replace_resource(
+            self.connection, current, body, self._tick(), expected_version=if_match
+        )
+        write_index(self.connection, stored.pk, stored.resource, self.store.registry,
+                    replace=True)  # fmt: skip
+        previous = None if current.deleted else current.resource
+        self._record("create" if current.deleted else "update", stored, previous)
+        return stored, current.deleted
+
+    def delete(
+        self, res_type: str, res_id: str, *, if_match: int | None = None
+    ) -> rows.StoredResource | None:
+        """Delete; deleting what is unknown or already deleted changes nothing (R4 3.1.0.7)."""
+        current = rows.select_current(self.connection, res_type, res_id, for_update=True)
+        if current is None or current.deleted:
+            return None
+        if if_match is not None and if_match != current.version_id:
+            raise VersionConflict(
+                f"{res_type}/{res_id} is at version {current.version_id}, not {if_match}"
+            )
+        stored = rows.replace_resource(self.connection, current, None, self._tick())
+        clear_index(self.connection, stored.pk)
+        self._record("delete", stored, current.resource)
+        return stored
+
+    # --- conditional writes (R4 3.1.0.8, 3.1.0.4.3, 3.1.0.7.1) ---
+
+    def conditional_create(
+        self, body: dict[str, Any], criteria: str
+    ) -> tuple[rows.StoredResource, bool]:
+        """Create unless ``criteria`` match; racing requests with equal criteria make one."""
+        res_type = body["resourceType"]
+        self._validate(body)
+        matches = self._matches(res_type, criteria, lock=True)
+        if len(matches) > 1:
+            raise MultipleMatches(f"If-None-Exist criteria match several {res_type} resources")
+        if matches:
+            return self.read(res_type, matches[0]), False
+        return self.create(body), True
+
+    def conditional_update(
+        self, body: dict[str, Any], criteria: str, *, if_match: int | None = None
+    ) -> tuple[rows.StoredResource, bool]:
+        res_type = body["resourceType"]
+        matches = self._matches(res_type, criteria, lock=True)
+        if len(matches) > 1:
+            raise MultipleMatches(f"the criteria match several {res_type} resources")
+        if not matches:
+            if body.get("id"):
+                return self.update(body, if_match=if_match)
+            return self.create(body), True
+        if body.get("id") not in (None, matches[0]):
+            raise BadValue(f"the body's id is not that of the matching resource {matches[0]}")
+        return self.update({**body, "id": matches[0]}, if_match=if_match)
+
+    def conditional_delete(self, res_type: str, criteria: str) -> list[rows.StoredResource]:
+        deleted = []
+        for res_id in self._matches(res_type, criteria, lock=True, limit=100):
+            stored = self.delete(res_type, res_id)
+            if stored is not None:
+                deleted.append(stored)
+        return deleted
+
+    def resolve_ids(self, res_type: str, criteria: str) -> list[str]:
+        """Ids matching ``criteria`` (for conditional references in transactions)."""
+        return self._matches(res_type, criteria, lock=False)
+
+    def lock(self, key: str) -> None:
+        self.store.database.lock(self.connection, key)
+
+    # --- internals ---
+
+    def _matches(self, res_type: str, criteria: str, *, lock: bool, limit: int = 2) -> list[str]:
+        params = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
+        if not params:
+            raise BadValue("conditional criteria must not be empty", "criteria")
+        request = self.parse(res_type, params)
+        if request.unknown:
+            raise BadValue(f"unknown search parameter(s) in criteria: {', '.join(request.unknown)}")
+        if lock:
+            self.lock(f"{res_type}?{'&'.join(sorted(f'{k}={v}' for k, v in params))}")
+        pks = find_pks(self.connection, request, limit)
+        return [stored.id for stored in rows.select_current_by_pks(self.connection, pks)]
+
+    def _validate(self, body: dict[str, Any]) -> None:
+        try:
+            validate(body, resource_types=self.store.resource_types)
+        except InvalidContent as exc:
+            raise InvalidResource(exc.text, exc.location, exc.issues) from exc
+        res_id = body.get("id")
+        if res_id is not None and not ID_PATTERN.match(res_id):
+            raise BadValue(f"{res_id!r} is not a valid id", f"{body['resourceType']}.id")
+
+    def _tick(self) -> datetime:
+        """The transaction's timestamp, moved on so that versions within it stay ordered."""
+        moment = rows.utc_now()
+        self.now = moment if moment > self.now else self.now + timedelta(microseconds=1)
+        return self.now
+
+    def _record(self, action: Any, stored: rows.StoredResource, previous: Any) -> None:
+        body = stored.resource if stored.content is not None else None
+        self._pending.append(
+            Change(action, stored.type, stored.id, stored.version_id, body, previous)
+        )
+
+    def run_hooks(self) -> list[Change]:
+        """Run ``resource_changed`` for every change, including those the hooks make."""
+        done: list[Change] = []
+        while self._pending:
+            change = self._pending.pop(0)
+            done.append(change)
+            if len(done) > MAX_HOOK_CHANGES:
+                raise RuntimeError("workflow rules keep changing resources: a rule loops")
+            for hook in self.store.hooks.resource_changed:
+                hook(self, change)
+        return done
+
+
+class Store:
+    """The one store of FHIR resources; hands out readers and transactions."""
+
+    def __init__(
+        self,
+        database: Database,
+        registry: SearchRegistry,
+        *,
+        hooks: Hooks | None = None,
+        resource_types: frozenset[str] = STORED_TYPES,
+        default_count: int = 20,
+        max_count: int = 1000,
+    ) -> None:
+        self.database = database
+        self.registry = registry
+        self.hooks = hooks or Hooks()
+        self.resource_types = resource_types
+        self.search_limits = {"default_count": default_count, "max_count": max_count}
+
+    @contextmanager
+    def reader(self) -> Iterator[Reader]:
+        with self.database.reader.begin() as connection:
+            yield Reader(self, connection)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One write transaction; hooks run before the single commit, any error rolls back."""
+        with self.database.writer.begin() as connection:
+            transaction = Transaction(self, connection)
+            yield transaction
+            transaction.run_hooks()
