@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from pacsbridge.errors import BadValue, Gone, UnknownKey, Unsupported
 from pacsbridge.fhir.outcome import information
@@ -45,7 +46,8 @@ class FhirRequest:
 
     @property
     def criteria(self) -> str:
-        return "&".join(f"{k}={v}" for k, v in self.params if not k.startswith("_format"))
+        """The query as conditional criteria, re-encoded so values keep their ``&`` and ``+``."""
+        return urlencode([(k, v) for k, v in self.params if k not in ("_format", "_pretty")])
 
 
 @dataclass

@@ -17,7 +17,13 @@ from pacsbridge.errors import BadValue
 from pacsbridge.store.resources import utc_now
 from pacsbridge.store.search.params import SearchParam
 from pacsbridge.store.search.parse import Criterion, Value
-from pacsbridge.store.search.values import date_range, decimal_range, normalize_string
+from pacsbridge.store.search.values import (
+    date_range,
+    decimal_range,
+    normalize_string,
+    parse_decimal,
+    parse_reference,
+)
 from pacsbridge.store.tables import INDEX_TABLES, idx_reference, resource
 
 
@@ -128,21 +134,24 @@ def _token_match(text: str, table: Table) -> ColumnElement[bool]:
 def _reference_match(
     param: SearchParam, modifier: str | None, text: str, table: Table
 ) -> ColumnElement[bool]:
-    if "://" in text or text.startswith("urn:"):
-        parts = text.rstrip("/").split("/")
-        by_url = table.c.url == text
-        if len(parts) >= 2 and "://" in text:
-            by_url = or_(by_url, and_(table.c.target_type == parts[-2],
-                                      table.c.target_id == parts[-1]))  # fmt: skip
-        return by_url
-    if "/" in text:
-        target_type, _, target_id = text.partition("/")
-        return and_(table.c.target_type == target_type, table.c.target_id == target_id)
-    if modifier and modifier[:1].isupper():
-        return and_(table.c.target_type == modifier, table.c.target_id == text)
-    if len(param.targets) == 1:
-        return and_(table.c.target_type == param.targets[0], table.c.target_id == text)
-    return table.c.target_id == text
+    """Parsed as the index parses references (``values.parse_reference``), so both agree."""
+    parsed = parse_reference(text)
+    if parsed is None:  # a bare id: the type comes from the modifier or the only target
+        target_type = modifier if modifier and modifier[:1].isupper() else None
+        if target_type is None and len(param.targets) == 1:
+            target_type = param.targets[0]
+        if target_type is None:
+            return table.c.target_id == text
+        return and_(table.c.target_type == target_type, table.c.target_id == text)
+    target_type, target_id, url = parsed
+    by_target = (
+        and_(table.c.target_type == target_type, table.c.target_id == target_id)
+        if target_type and target_id
+        else None
+    )
+    by_url = table.c.url == url if url else None
+    matches = [c for c in (by_target, by_url) if c is not None]
+    return or_(*matches) if matches else false()
 
 
 def _date_match(value: Value, low: Any, high: Any) -> ColumnElement[bool]:
@@ -177,7 +186,7 @@ def _clamp(moment: datetime) -> datetime:
 
 def _number_match(value: Value, column: Any) -> ColumnElement[bool]:
     low, high = decimal_range(value.text)
-    exact = Decimal(value.text)
+    exact = parse_decimal(value.text)
     prefix = value.prefix
     if prefix == "eq":
         return and_(column >= low, column < high)
@@ -198,10 +207,7 @@ def _number_match(value: Value, column: Any) -> ColumnElement[bool]:
 def _quantity_match(value: Value, table: Table) -> ColumnElement[bool]:
     number, _, rest = value.text.partition("|")
     system, _, code = rest.partition("|")
-    try:
-        Decimal(number)
-    except ArithmeticError as exc:
-        raise BadValue(f"{value.text!r} is not a quantity (number|system|code)") from exc
+    parse_decimal(number)  # BadValue names what is wrong
     conditions = [_number_match(Value(number, value.prefix), table.c.value)]
     if system:
         conditions.append(table.c.system == system)
