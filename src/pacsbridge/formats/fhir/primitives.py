@@ -42,6 +42,9 @@ _POSITIVE = re.compile(r"\+?[1-9][0-9]*").fullmatch
 MAX_STRING = 1024 * 1024  # "strings SHALL NOT exceed 1,048,576 characters"
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
+# R4 datatypes.html#string: no code points below 32 but tab, CR and LF.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]").search
+
 Check = Callable[[object], str | None]
 
 
@@ -52,6 +55,8 @@ def _text(value: object) -> str | None:
         return "must not be an empty string"
     if len(value) > MAX_STRING:
         return "is longer than 1,048,576 characters"
+    if _CONTROL(value):
+        return "contains a control character (only tab, CR and LF are allowed below U+0020)"
     return None
 
 

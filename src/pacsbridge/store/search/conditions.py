@@ -177,11 +177,15 @@ def _date_match(value: Value, low: Any, high: Any) -> ColumnElement[bool]:
         return high < v_low
     # ap: within 10% of the distance to now, at least a day (R4 leaves the amount open).
     gap = max(abs(utc_now() - v_low) * 0.1, timedelta(days=1))
-    return and_(low <= _clamp(v_high + gap), high >= _clamp(v_low - gap))
+    return and_(low <= _shift(v_high, gap), high >= _shift(v_low, -gap))
 
 
-def _clamp(moment: datetime) -> datetime:
-    return min(max(moment, datetime(1, 1, 1)), datetime(9999, 12, 31, 23, 59, 59))
+def _shift(moment: datetime, by: timedelta) -> datetime:
+    """``moment + by``, held inside the datetime range instead of overflowing."""
+    try:
+        return moment + by
+    except OverflowError:
+        return datetime.max if by > timedelta(0) else datetime.min
 
 
 def _number_match(value: Value, column: Any) -> ColumnElement[bool]:

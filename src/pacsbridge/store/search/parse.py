@@ -110,6 +110,7 @@ def split_values(raw: str) -> list[str]:
     return parts
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]").search
 _PREFIXED = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[0-9\-+.])")
 
 
@@ -172,6 +173,8 @@ def parse_criterion(
         return Criterion(param, "missing", (Value(raw),))
     if raw == "":
         raise BadValue(f"search parameter {name} has an empty value", name)
+    if _CONTROL(raw):
+        raise BadValue(f"search parameter {name} contains a control character", name)
     values = tuple(parse_value(param, part) for part in split_values(raw))
     if any(value.text == "" for value in values):
         raise BadValue(f"search parameter {name} has an empty value in {raw!r}", name)
