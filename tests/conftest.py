@@ -7,6 +7,7 @@ after; set PACSBRIDGE_TEST_POSTGRES to point elsewhere than 127.0.0.1:5432/test.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -24,12 +25,29 @@ from sqlalchemy import create_engine, text
 
 from pacsbridge.app import build_http_app, build_store
 from pacsbridge.config import Settings
+from pacsbridge.hl7v2.listener import MllpListener
+from pacsbridge.hl7v2.receive import Receiver
+from pacsbridge.profiles import Partner
 from pacsbridge.store import Store
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "PACSBRIDGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 DATABASES = ["sqlite", "postgresql"]
+
+# The brief's HIS puts modality, station and requester a few fields away from v2.5's places.
+TEST_PARTNER = Partner(
+    name="HOSPITAL_A",
+    match={"sending_application": "HIS", "sending_facility": "HOSPITAL_A"},
+    timezone="Europe/Madrid",
+    charset="8859/1",
+    accession="ORC.2",
+    modality="OBR.25",
+    requesting_physician="OBR.19",
+    scheduled_station_ae="OBR.28.3",
+    scheduled_start="OBR.7",
+    station_name={"CT": "CT_ROOM_1"},
+)
 
 
 def _postgres_database(name: str) -> str:
@@ -67,6 +85,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         database_url=database_url,
         host="127.0.0.1",
         http_port=free_port(),
+        mllp_port=free_port(),
+        partners=[TEST_PARTNER],
     )
 
 
@@ -84,14 +104,23 @@ def free_port() -> int:
 
 
 class RunningServer:
-    """uvicorn serving the real app on a real socket, in a thread of the test process."""
+    """The real HTTP app and MLLP listener on real sockets, in a thread of the test process."""
 
     def __init__(self, settings: Settings, store: Store) -> None:
-        app = build_http_app(settings, store)
+        self.listener = MllpListener(Receiver(store, settings.partners), settings)
+        app = build_http_app(settings, store, listeners={"mllp": self.listener})
         config = uvicorn.Config(app, host="127.0.0.1", port=settings.http_port, log_level="warning")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
         self.url = f"http://127.0.0.1:{settings.http_port}"
+        self.mllp_port = settings.mllp_port
+
+    async def _main(self) -> None:
+        await self.listener.start("127.0.0.1", self.mllp_port)
+        try:
+            await self.server.serve()
+        finally:
+            await self.listener.stop()
 
     def __enter__(self) -> RunningServer:
         self.thread.start()

@@ -7,7 +7,9 @@ module but the CLI and the tests.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -19,9 +21,12 @@ from starlette.routing import Mount, Route
 from pacsbridge import __version__
 from pacsbridge.config import Settings
 from pacsbridge.fhir.router import FhirEndpoints, fhir_routes
+from pacsbridge.hl7v2.listener import MllpListener
+from pacsbridge.hl7v2.receive import Receiver
 from pacsbridge.ops.health import health_endpoint
 from pacsbridge.ops.logging import configure_logging
 from pacsbridge.ops.metrics import Metrics, MetricsMiddleware
+from pacsbridge.ops.retention import retention_loop
 from pacsbridge.rules import RULES
 from pacsbridge.store import Hooks, Store, open_database
 from pacsbridge.store.migrate import upgrade
@@ -48,7 +53,9 @@ def build_store(settings: Settings) -> Store:
     )
 
 
-def build_http_app(settings: Settings, store: Store) -> Starlette:
+def build_http_app(
+    settings: Settings, store: Store, listeners: dict[str, Any] | None = None
+) -> Starlette:
     metrics = Metrics()
     fhir = FhirEndpoints(store, settings)
 
@@ -56,7 +63,9 @@ def build_http_app(settings: Settings, store: Store) -> Starlette:
         return RedirectResponse(url="/fhir/R4/metadata")
 
     routes = [
-        Route("/healthz", health_endpoint(store.database), methods=["GET", "HEAD"]),
+        Route(
+            "/healthz", health_endpoint(store.database, listeners or {}), methods=["GET", "HEAD"]
+        ),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         Mount("/fhir/R4", routes=fhir_routes(fhir)),
         Route("/", root, methods=["GET"]),
@@ -70,11 +79,19 @@ def build_http_app(settings: Settings, store: Store) -> Starlette:
 def serve(settings: Settings) -> None:
     """Run every listener of this version in one process until interrupted."""
     configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(run(settings))
+
+
+async def run(settings: Settings) -> None:
     store = build_store(settings)
-    app = build_http_app(settings, store)
+    listener = MllpListener(Receiver(store, settings.partners), settings)
+    app = build_http_app(settings, store, listeners={"mllp": listener})
+    await listener.start(settings.host, settings.mllp_port)
+    retention = asyncio.create_task(retention_loop(store, settings.message_retention_days))
     log.info(
-        "pacsbridge %s ready: FHIR at http://%s:%d/fhir/R4, database %s",
-        __version__, settings.host, settings.http_port, store.database.dialect,
+        "pacsbridge %s ready: FHIR at http://%s:%d/fhir/R4, MLLP on port %d, database %s",
+        __version__, settings.host, settings.http_port, settings.mllp_port,
+        store.database.dialect,
     )  # fmt: skip
     config = uvicorn.Config(
         app,
@@ -86,6 +103,8 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=10,
     )
     try:
-        uvicorn.Server(config).run()
+        await uvicorn.Server(config).serve()
     finally:
+        retention.cancel()
+        await listener.stop()
         store.database.dispose()

@@ -7,12 +7,15 @@ the file they came from.
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from pacsbridge.profiles.model import Partner
 
 
 class ConfigError(Exception):
@@ -43,6 +46,36 @@ class Settings(BaseSettings):
     max_bundle_entries: int = Field(default=1000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    mllp_max_frame_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    mllp_idle_timeout_seconds: float = Field(default=300.0, gt=0)
+    mllp_tls_certificate: Path | None = None
+    mllp_tls_key: Path | None = None
+    mllp_tls_client_ca: Path | None = Field(
+        default=None, description="when set, MLLP clients must present a certificate it signed"
+    )
+    mllp_allow: list[str] = Field(
+        default_factory=list, description="addresses or networks allowed to connect; empty: all"
+    )
+    message_retention_days: int = Field(
+        default=0, ge=0, description="delete logged HL7 messages older than this; 0 keeps all"
+    )
+    partners: list[Partner] = Field(default_factory=list)
+
+    @field_validator("mllp_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad one
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.mllp_tls_certificate is None) != (self.mllp_tls_key is None):
+            raise ValueError("mllp_tls_certificate and mllp_tls_key go together")
+        names = [p.name for p in self.partners]
+        if len(names) != len(set(names)):
+            raise ValueError("partner names must be unique")
+        return self
 
     @field_validator("ae_title")
     @classmethod
@@ -83,8 +116,11 @@ def read_toml(path: Path) -> dict[str, Any]:
     server = document.get("server", {})
     if not isinstance(server, dict):
         raise ConfigError(f"{path}: [server] must be a table")
-    top = {k: v for k, v in document.items() if not isinstance(v, dict | list)}
-    return {key.replace("-", "_"): value for key, value in {**top, **server}.items()}
+    top = {k: v for k, v in document.items() if k not in ("server", "partners")}
+    values = {key.replace("-", "_"): value for key, value in {**top, **server}.items()}
+    if "partners" in document:
+        values["partners"] = document["partners"]
+    return values
 
 
 def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:

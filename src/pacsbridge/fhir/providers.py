@@ -35,6 +35,7 @@ PROVIDERS: tuple[ResourceProvider, ...] = (
     ResourceProvider("Appointment", "Scheduled exams (HL7 SIU and FHIR)."),
     ResourceProvider("ImagingStudy", "Studies received by DICOM, with series and instances."),
     ResourceProvider("DiagnosticReport", "Radiology reports; a final one is sent as ORU^R01."),
+    ResourceProvider("Observation", "Discrete results of reports received as ORU^R01."),
     ResourceProvider("Endpoint", "Where images can be fetched (DICOMweb WADO-RS)."),
     ResourceProvider("Procedure", "Performed procedure steps (DICOM MPPS)."),
     ResourceProvider("Practitioner", "Referring, performing and reporting physicians."),

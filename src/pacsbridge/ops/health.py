@@ -6,6 +6,8 @@ reached, so that a load balancer takes the process out of rotation.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -14,7 +16,7 @@ from pacsbridge import __version__
 from pacsbridge.store.database import Database
 
 
-def health_endpoint(database: Database):  # noqa: ANN201 - a Starlette endpoint
+def health_endpoint(database: Database, listeners: dict[str, Any]):  # noqa: ANN201
     async def healthz(request: Request) -> JSONResponse:
         try:
             await run_in_threadpool(database.ping)
@@ -26,8 +28,21 @@ def health_endpoint(database: Database):  # noqa: ANN201 - a Starlette endpoint
             "status": status,
             "version": __version__,
             "database": {"dialect": database.dialect, "state": db_state},
-            "listeners": {"http": "up"},
+            "listeners": {
+                "http": {"state": "up"},
+                **{name: _listener_state(item) for name, item in listeners.items()},
+            },
         }
         return JSONResponse(body, status_code=200 if status == "ok" else 503)
 
     return healthz
+
+
+def _listener_state(listener: Any) -> dict[str, Any]:
+    server = getattr(listener, "server", None)
+    up = server is not None and server.is_serving()
+    state: dict[str, Any] = {"state": "up" if up else "down"}
+    if up:
+        state["port"] = listener.port
+        state["connections"] = listener.connections
+    return state

@@ -98,6 +98,7 @@ def _configure_sqlite(engine: Engine, *, begin: str) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")  # new files: purges can free space
         cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
         cursor.execute("PRAGMA synchronous=FULL")  # an ACK promises the message is on disk
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -146,3 +147,79 @@ INDEX_TABLES: dict[str, Table] = {
     "quantity": idx_quantity,
 }
 """The index table of each search parameter type."""
+
+
+hl7_message = Table(
+    "hl7_message",
+    metadata,
+    Column("pk", Pk, primary_key=True, autoincrement=True),
+    Column("received_at", DateTime, nullable=False),
+    Column("direction", String(3), nullable=False),  # in | out
+    Column("peer", String(128), nullable=True),
+    Column("sending_application", String(180), nullable=True),
+    Column("sending_facility", String(180), nullable=True),
+    Column("receiving_application", String(180), nullable=True),
+    Column("receiving_facility", String(180), nullable=True),
+    Column("message_type", String(32), nullable=True),
+    Column("control_id", String(199), nullable=True),
+    Column("patient_id", String(128), nullable=True),
+    Column("accession", String(128), nullable=True),
+    Column("charset", String(32), nullable=True),
+    Column("outcome", String(2), nullable=False),  # AA AE AR CA CE CR
+    Column("error", Text, nullable=True),
+    Column("resources", Text, nullable=True),  # JSON list of "Type/id/_history/v"
+    Column("raw", LargeBinary, nullable=False),
+    Column("ack", LargeBinary, nullable=True),
+    # Set once a message is applied or refused for its content: a resend is answered
+    # with the stored ACK. Unset after an AR, so that a resend is tried again.
+    Column("dedup_key", String(600), nullable=True),
+    UniqueConstraint("dedup_key", name="uq_hl7_message_dedup"),
+    Index("ix_hl7_message_received", "received_at"),
+    Index("ix_hl7_message_control", "control_id"),
+    Index("ix_hl7_message_patient", "patient_id"),
+    Index("ix_hl7_message_accession", "accession"),
+    Index("ix_hl7_message_type", "message_type", "received_at"),
+)
+
+worklist_item = Table(
+    "worklist_item",
+    metadata,
+    Column("pk", Pk, primary_key=True, autoincrement=True),
+    Column("service_request_id", String(64), nullable=False),
+    Column("patient_ref", String(140), nullable=True),  # "Patient/<id>"
+    Column("patient_id", String(64), nullable=True),
+    Column("issuer_of_patient_id", String(64), nullable=True),
+    Column("patient_name", String(324), nullable=True),  # DICOM PN: Family^Given^Middle
+    Column("patient_name_norm", _ordered_string(324), nullable=True),  # upper, no accents
+    Column("birth_date", String(8), nullable=True),  # YYYYMMDD
+    Column("sex", String(1), nullable=True),
+    Column("accession", String(16), nullable=True),
+    Column("requested_procedure_id", String(16), nullable=True),
+    Column("study_instance_uid", String(64), nullable=True),
+    Column("sps_id", String(16), nullable=True),
+    Column("modality", String(16), nullable=True),
+    Column("sps_start_date", String(8), nullable=True),  # YYYYMMDD
+    Column("sps_start_time", String(6), nullable=True),  # HHMMSS
+    Column("station_ae", String(16), nullable=True),
+    Column("station_name", String(16), nullable=True),
+    Column("sps_location", String(64), nullable=True),
+    Column("performing_physician", String(324), nullable=True),
+    Column("referring_physician", String(324), nullable=True),
+    Column("requesting_physician", String(324), nullable=True),
+    Column("procedure_code", String(64), nullable=True),
+    Column("procedure_scheme", String(64), nullable=True),
+    Column("procedure_meaning", String(64), nullable=True),
+    Column("sps_description", String(64), nullable=True),
+    Column("priority", String(16), nullable=True),
+    Column("placer_order", String(64), nullable=True),
+    Column("filler_order", String(64), nullable=True),
+    Column("status", String(16), nullable=False),  # SCHEDULED STARTED COMPLETED DISCONTINUED
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("service_request_id", name="uq_worklist_service_request"),
+    Index("ix_worklist_start", "sps_start_date", "modality"),
+    Index("ix_worklist_accession", "accession"),
+    Index("ix_worklist_patient", "patient_id"),
+    Index("ix_worklist_patient_ref", "patient_ref"),
+    Index("ix_worklist_station", "station_ae"),
+    Index("ix_worklist_name", "patient_name_norm"),
+)

@@ -34,6 +34,7 @@ from pacsbridge.formats.fhir.validate import validate
 from pacsbridge.store import resources as rows
 from pacsbridge.store.cursor import decode_cursor, encode_cursor
 from pacsbridge.store.database import Database
+from pacsbridge.store.projections import PROJECTIONS
 from pacsbridge.store.search.index import clear_index, write_index
 from pacsbridge.store.search.params import SearchRegistry
 from pacsbridge.store.search.parse import SearchRequest, parse_search
@@ -41,7 +42,7 @@ from pacsbridge.store.search.query import SearchResult, find_pks, run_search
 
 STORED_TYPES = frozenset({
     "Patient", "ServiceRequest", "Appointment", "ImagingStudy", "DiagnosticReport",
-    "Endpoint", "Procedure", "Practitioner", "Organization",
+    "Observation", "Endpoint", "Procedure", "Practitioner", "Organization",
 })  # fmt: skip
 """The resource types the store holds; each face serves a subset of them."""
 
@@ -281,6 +282,8 @@ class Transaction(Reader):
             done.append(change)
             if len(done) > MAX_HOOK_CHANGES:
                 raise RuntimeError("workflow rules keep changing resources: a rule loops")
+            for projection in PROJECTIONS:
+                projection(self, change)
             for hook in self.store.hooks.resource_changed:
                 hook(self, change)
         return done

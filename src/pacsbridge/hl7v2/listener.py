@@ -1,0 +1,119 @@
+"""The MLLP listener (asyncio): frames in, ACKs out, many connections at once.
+
+Framing lives in ``formats/hl7v2/mllp.py``; the meaning in ``receive.py``, run on worker
+threads so the event loop never waits for the database. Messages of one connection are
+handled in order (HL7 senders rely on it); connections are handled concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import ssl
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from pacsbridge.config import Settings
+from pacsbridge.formats.hl7v2.mllp import FrameTooLarge, MllpFramer, frame
+from pacsbridge.hl7v2.receive import Receiver
+
+log = logging.getLogger("pacsbridge.hl7v2")
+READ_SIZE = 64 * 1024
+
+
+class MllpListener:
+    def __init__(self, receiver: Receiver, settings: Settings, workers: int = 8) -> None:
+        self.receiver = receiver
+        self.settings = settings
+        self.allowed = [ipaddress.ip_network(n, strict=False) for n in settings.mllp_allow]
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp")
+        self.server: asyncio.Server | None = None
+        self.connections = 0
+
+    async def start(self, host: str, port: int) -> None:
+        self.server = await asyncio.start_server(
+            self._serve, host, port, ssl=tls_context(self.settings), limit=READ_SIZE * 4,
+            reuse_address=True,
+        )  # fmt: skip
+        names = ", ".join(str(s.getsockname()) for s in self.server.sockets)
+        log.info("MLLP listening on %s%s", names, " (TLS)" if self.server_tls else "")
+
+    @property
+    def server_tls(self) -> bool:
+        return self.settings.mllp_tls_certificate is not None
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None, "start() first"
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        self.executor.shutdown(wait=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        address = f"{peer[0]}:{peer[1]}" if peer else "unknown"
+        if not _allowed(peer[0] if peer else None, self.allowed):
+            log.warning("MLLP connection refused by the allow-list", extra={"peer": address})
+            writer.close()
+            return
+        self.connections += 1
+        framer = MllpFramer(max_frame=self.settings.mllp_max_frame_bytes)
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                try:
+                    data = await asyncio.wait_for(
+                        reader.read(READ_SIZE), self.settings.mllp_idle_timeout_seconds
+                    )
+                except TimeoutError:
+                    log.info("MLLP connection idle, closed", extra={"peer": address})
+                    break
+                if not data:
+                    break
+                try:
+                    payloads = framer.feed(data)
+                except FrameTooLarge as exc:
+                    log.warning("MLLP frame too large: %s", exc, extra={"peer": address})
+                    payloads = []
+                for payload in payloads:
+                    answer = await loop.run_in_executor(
+                        self.executor, self.receiver.receive, payload, address
+                    )
+                    if answer:
+                        writer.write(frame(answer))
+                        await writer.drain()
+        except (ConnectionError, ssl.SSLError) as exc:
+            log.info("MLLP connection ended: %s", exc, extra={"peer": address})
+        finally:
+            self.connections -= 1
+            writer.close()
+
+
+def _allowed(host: str | None, networks: Sequence[ipaddress._BaseNetwork]) -> bool:
+    if not networks:
+        return True
+    if host is None:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """Server TLS from the settings; client certificates required when a CA is given."""
+    if settings.mllp_tls_certificate is None or settings.mllp_tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.mllp_tls_certificate, settings.mllp_tls_key)
+    if settings.mllp_tls_client_ca is not None:
+        context.load_verify_locations(settings.mllp_tls_client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context

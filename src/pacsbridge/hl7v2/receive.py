@@ -1,0 +1,199 @@
+"""One received frame → stored, applied, acknowledged: the HL7 face's whole pipeline.
+
+Order of work (DESIGN.md, acknowledgements): pick the sender's profile from MSH-3/4 read
+off the raw bytes; decode with MSH-18 (else the profile's charset); parse; answer a resend
+with the stored ACK; check the header; apply the message to the store and write its log
+row with the ACK in the same transaction; only then return the ACK. A message that fails
+is still logged with its raw bytes and the AE/AR sent. Runs on a worker thread: the store
+is synchronous.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pacsbridge import errors
+from pacsbridge.formats.hl7v2.charsets import Charset, decode, encode
+from pacsbridge.formats.hl7v2.message import Message
+from pacsbridge.formats.hl7v2.parse import HL7ParseError, parse_message, split_batch
+from pacsbridge.hl7v2.ack import AckCode, UnsupportedMessage, ack_code_for, build_ack
+from pacsbridge.hl7v2.inbound import MESSAGE_CODES, TRANSLATORS
+from pacsbridge.profiles import Partner, select_partner
+from pacsbridge.store import Store
+from pacsbridge.store.message_log import (
+    AlreadyReceived,
+    MessageFacts,
+    dedup_key,
+    record,
+    stored_ack,
+)
+
+log = logging.getLogger("pacsbridge.hl7v2")
+PROCESSING_IDS = frozenset({"P", "D", "T"})
+
+
+@dataclass
+class Receiver:
+    store: Store
+    partners: list[Partner]
+
+    def receive(self, raw: bytes, peer: str | None = None) -> bytes | None:
+        """The answer to one MLLP frame.
+
+        Over MLLP every message is answered, even when MSH-15 says NE: the sender then
+        ignores the commit ACK, but a sender that waits for one is never left hanging.
+        """
+        try:
+            return self._receive(raw, peer)
+        except Exception as exc:  # a bug must still be answered, never a dropped connection
+            log.exception("could not handle an HL7 frame", extra={"peer": peer})
+            return build_ack(_readable_head(raw), AckCode.AR, exc).encode("latin-1", "replace")
+
+    def _receive(self, raw: bytes, peer: str | None) -> bytes | None:
+        sending_application, sending_facility = _msh_senders(raw)
+        partner = select_partner(self.partners, sending_application, sending_facility)
+        try:
+            text, charset = decode(raw, partner.charset or "ASCII")
+        except errors.BadValue as exc:
+            facts = MessageFacts(peer, sending_application, sending_facility)
+            return self._refuse_undecodable(raw, facts, exc)
+        parts = split_batch(text) if _is_batch(text) else [text]
+        answers = [self._receive_one(part, raw, peer, partner, charset) for part in parts]
+        if len(parts) == 1:
+            ack = answers[0]
+        else:
+            acks = "".join(a for a in answers if a)
+            ack = f"BHS|^~\\&\r{acks}BTS|{len([a for a in answers if a])}\r"
+        return encode(ack, charset) if ack else None
+
+    def _receive_one(
+        self, text: str, raw: bytes, peer: str | None, partner: Partner, charset: Charset
+    ) -> str | None:
+        try:
+            message = parse_message(text, codec=charset.codec)
+        except HL7ParseError as exc:
+            facts = MessageFacts(peer)
+            ack = build_ack(None, AckCode.AR, exc)
+            self._log_failure(facts, raw, ack, AckCode.AR, exc)
+            return ack
+        facts = _facts(message, peer, charset)
+        enhanced = bool(message.accept_ack_type or message.application_ack_type)
+        with self.store.reader() as reader:
+            previous = stored_ack(reader.connection, dedup_key(facts))
+        if previous is not None:
+            log.info("duplicate message answered with the stored ACK",
+                     extra={"control_id": facts.control_id, "peer": peer})  # fmt: skip
+            return previous.decode("utf-8", "replace")
+        try:
+            _check_header(message, partner)
+            ack, code = self._apply(message, raw, facts, partner, enhanced)
+        except AlreadyReceived:
+            with self.store.reader() as reader:
+                previous = stored_ack(reader.connection, dedup_key(facts))
+            return previous.decode("utf-8", "replace") if previous else None
+        except Exception as exc:  # the face's one error boundary: every failure is answered
+            code = ack_code_for(exc, enhanced=enhanced)
+            if not isinstance(exc, errors.PacsbridgeError):
+                log.exception("message not applied", extra={"control_id": facts.control_id})
+            ack = build_ack(message, code, exc)
+            self._log_failure(facts, raw, ack, code, exc)
+        return ack
+
+    def _apply(
+        self, message: Message, raw: bytes, facts: MessageFacts, partner: Partner, enhanced: bool
+    ) -> tuple[str, AckCode]:
+        translator = TRANSLATORS[(message.message_code, message.trigger_event)]
+        code = AckCode.CA if enhanced else AckCode.AA
+        with self.store.transaction() as transaction:
+            applied = translator(transaction, message, partner)
+            transaction.run_hooks()
+            facts.patient_id = applied.patient_id or facts.patient_id
+            facts.accession = applied.accession or facts.accession
+            ack = build_ack(message, code)
+            record(transaction.connection, facts, raw=raw, ack=ack.encode(), outcome=code.value,
+                   resources=applied.resources)  # fmt: skip
+        return ack, code
+
+    def _log_failure(
+        self, facts: MessageFacts, raw: bytes, ack: str, code: AckCode, exc: Exception
+    ) -> None:
+        try:
+            with self.store.transaction() as transaction:
+                record(transaction.connection, facts, raw=raw, ack=ack.encode(),
+                       outcome=code.value, error=str(exc)[:2000])  # fmt: skip
+        except AlreadyReceived:
+            pass
+        except Exception:  # the database itself is down: the AR makes the sender resend
+            log.exception("could not log a refused message", extra={"peer": facts.peer})
+
+    def _refuse_undecodable(self, raw: bytes, facts: MessageFacts, exc: errors.BadValue) -> bytes:
+        """AE with the raw bytes kept; the ACK is built from what ASCII shows of the MSH."""
+        message = _readable_head(raw)
+        ack = build_ack(message, AckCode.AE, exc)
+        if message is not None:
+            facts = _facts(message, facts.peer, None)
+        self._log_failure(facts, raw, ack, AckCode.AE, exc)
+        return ack.encode("latin-1", "replace")
+
+
+def _readable_head(raw: bytes) -> Message | None:
+    """The message as latin-1 (which decodes any byte), enough to address an ACK."""
+    try:
+        return parse_message(raw.decode("latin-1"))
+    except Exception:  # nothing readable: the ACK goes out without MSH details
+        return None
+
+
+def _msh_senders(raw: bytes) -> tuple[str | None, str | None]:
+    """MSH-3.1 and MSH-4.1 straight from the bytes: they pick the profile (and charset)."""
+    start = raw.find(b"MSH")
+    if start < 0 or len(raw) < start + 8:
+        return None, None
+    line = raw[start:].split(b"\r", 1)[0].split(b"\n", 1)[0].decode("latin-1")
+    separator = line[3]
+    fields = line.split(separator)
+    component = line[4] if len(line) > 4 else "^"
+
+    def first(n: int) -> str | None:
+        return fields[n - 1].split(component)[0] or None if len(fields) >= n else None
+
+    return first(3), first(4)
+
+
+def _is_batch(text: str) -> bool:
+    head = text.lstrip("\ufeff\r\n \t")[:3]
+    return head in ("FHS", "BHS") or text.count("MSH") > 1 and "\rMSH" in text.replace("\n", "\r")
+
+
+def _facts(message: Message, peer: str | None, charset: Charset | None) -> MessageFacts:
+    pid = message.segment("PID")
+    return MessageFacts(
+        peer=peer,
+        sending_application=message.sending_application or None,
+        sending_facility=message.sending_facility or None,
+        receiving_application=message.receiving_application or None,
+        receiving_facility=message.receiving_facility or None,
+        message_type=f"{message.message_code}^{message.trigger_event}".strip("^") or None,
+        control_id=message.control_id or None,
+        patient_id=pid.value(3) or None if pid is not None else None,
+        charset=message.charset or (charset.name if charset else None),
+    )
+
+
+def _check_header(message: Message, partner: Partner) -> None:
+    """Refuse what we do not take (AR with table 0357 codes 200-203)."""
+    if not message.control_id:
+        raise errors.MissingField("MSH-10 message control ID is empty", "MSH.10")
+    if message.processing_id and message.processing_id not in PROCESSING_IDS:
+        raise UnsupportedMessage(f"processing ID {message.processing_id!r} is not P, D or T",
+                                 "MSH.11", 202)  # fmt: skip
+    if not message.version.startswith("2."):
+        raise UnsupportedMessage(f"HL7 version {message.version!r} is not 2.x", "MSH.12", 203)
+    code, event = message.message_code, message.trigger_event
+    if code not in MESSAGE_CODES:
+        raise UnsupportedMessage(f"message type {code!r} is not supported", "MSH.9.1", 200)
+    if (code, event) not in TRANSLATORS:
+        raise UnsupportedMessage(f"event {code}^{event} is not supported", "MSH.9.2", 201)
+    if not partner.accepts(f"{code}^{event}"):
+        raise UnsupportedMessage(f"{code}^{event} is not accepted from this sender", "MSH.9", 200)
