@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from pacsbridge import __version__
+from pacsbridge.cli_hl7 import messages_app, send
 from pacsbridge.config import ConfigError, Settings, load_settings
 
 app = typer.Typer(
@@ -111,6 +112,21 @@ def reindex(
 
         count = reindex_all(store, on_progress=advance)
     typer.echo(f"reindexed {count} resources")
+
+
+app.command(name="send")(send)
+app.add_typer(messages_app, name="messages")
+
+
+@messages_app.callback()
+def _messages_database(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Which database holds the message log (the same options as serve)."""
+    ctx.obj = _settings(config, data_dir=data_dir, database_url=database_url)
 
 
 @app.command()

@@ -38,19 +38,23 @@ class Receiver:
     store: Store
     partners: list[Partner]
 
-    def receive(self, raw: bytes, peer: str | None = None) -> bytes | None:
+    def receive(self, raw: bytes, peer: str | None = None, *, again: bool = False) -> bytes | None:
         """The answer to one MLLP frame.
 
         Over MLLP every message is answered, even when MSH-15 says NE: the sender then
         ignores the commit ACK, but a sender that waits for one is never left hanging.
         """
         try:
-            return self._receive(raw, peer)
+            return self._receive(raw, peer, again)
         except Exception as exc:  # a bug must still be answered, never a dropped connection
             log.exception("could not handle an HL7 frame", extra={"peer": peer})
             return build_ack(_readable_head(raw), AckCode.AR, exc).encode("latin-1", "replace")
 
-    def _receive(self, raw: bytes, peer: str | None) -> bytes | None:
+    def reprocess(self, raw: bytes, peer: str | None = None) -> bytes | None:
+        """Apply a logged message again, past the duplicate check; it is logged anew."""
+        return self.receive(raw, peer, again=True)
+
+    def _receive(self, raw: bytes, peer: str | None, again: bool = False) -> bytes | None:
         sending_application, sending_facility = _msh_senders(raw)
         partner = select_partner(self.partners, sending_application, sending_facility)
         try:
@@ -59,7 +63,7 @@ class Receiver:
             facts = MessageFacts(peer, sending_application, sending_facility)
             return self._refuse_undecodable(raw, facts, exc)
         parts = split_batch(text) if _is_batch(text) else [text]
-        answers = [self._receive_one(part, raw, peer, partner, charset) for part in parts]
+        answers = [self._receive_one(part, raw, peer, partner, charset, again) for part in parts]
         if len(parts) == 1:
             ack = answers[0]
         else:
@@ -68,7 +72,13 @@ class Receiver:
         return encode(ack, charset) if ack else None
 
     def _receive_one(
-        self, text: str, raw: bytes, peer: str | None, partner: Partner, charset: Charset
+        self,
+        text: str,
+        raw: bytes,
+        peer: str | None,
+        partner: Partner,
+        charset: Charset,
+        again: bool = False,
     ) -> str | None:
         try:
             message = parse_message(text, codec=charset.codec)
@@ -79,15 +89,17 @@ class Receiver:
             return ack
         facts = _facts(message, peer, charset)
         enhanced = bool(message.accept_ack_type or message.application_ack_type)
-        with self.store.reader() as reader:
-            previous = stored_ack(reader.connection, dedup_key(facts))
+        previous = None
+        if not again:
+            with self.store.reader() as reader:
+                previous = stored_ack(reader.connection, dedup_key(facts))
         if previous is not None:
             log.info("duplicate message answered with the stored ACK",
                      extra={"control_id": facts.control_id, "peer": peer})  # fmt: skip
             return previous.decode("utf-8", "replace")
         try:
             _check_header(message, partner)
-            ack, code = self._apply(message, raw, facts, partner, enhanced)
+            ack, code = self._apply(message, raw, facts, partner, enhanced, again)
         except AlreadyReceived:
             with self.store.reader() as reader:
                 previous = stored_ack(reader.connection, dedup_key(facts))
@@ -101,7 +113,13 @@ class Receiver:
         return ack
 
     def _apply(
-        self, message: Message, raw: bytes, facts: MessageFacts, partner: Partner, enhanced: bool
+        self,
+        message: Message,
+        raw: bytes,
+        facts: MessageFacts,
+        partner: Partner,
+        enhanced: bool,
+        again: bool = False,
     ) -> tuple[str, AckCode]:
         translator = TRANSLATORS[(message.message_code, message.trigger_event)]
         code = AckCode.CA if enhanced else AckCode.AA
@@ -112,7 +130,7 @@ class Receiver:
             facts.accession = applied.accession or facts.accession
             ack = build_ack(message, code)
             record(transaction.connection, facts, raw=raw, ack=ack.encode(), outcome=code.value,
-                   resources=applied.resources)  # fmt: skip
+                   resources=applied.resources, dedup=not again)  # fmt: skip
         return ack, code
 
     def _log_failure(

@@ -91,8 +91,11 @@ def record(
     error: str | None = None,
     resources: list[str] | None = None,
     direction: str = "in",
+    dedup: bool = True,
 ) -> int:
-    key = dedup_key(facts) if outcome in FINAL_OUTCOMES and direction == "in" else None
+    """Log one message; ``dedup=False`` for a reprocessed copy (the original holds the key)."""
+    final = outcome in FINAL_OUTCOMES and direction == "in" and dedup
+    key = dedup_key(facts) if final else None
     values: dict[str, Any] = {k: _cut(v) for k, v in vars(facts).items()}
     try:
         return _insert(connection, values, raw, ack, outcome, error, resources, direction, key)

@@ -170,8 +170,8 @@ def _msh18(raw: bytes) -> list[str] | None:
     repetition = encoding[1:2] or "~"
     values = fields[17].split(repetition)
     if encoding[2:3] and encoding[2] in fields[17]:  # escaped, as "8859\T\1" if "/" separates
-        from .escape import unescape  # here, not above: message.py imports this module
-        from .message import Separators
+        from .escape import unescape  # here, not above: separators.py imports this module
+        from .separators import Separators
 
         chars = line[3] + encoding + "^~\\&"[len(encoding) :]
         if len(set(chars)) == len(chars) <= 6:

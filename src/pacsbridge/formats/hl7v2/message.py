@@ -2,143 +2,23 @@
 
 HL7 v2.5.1 ch. 2, 2.5-2.6: a message is segments, a segment is fields, a field may repeat,
 a repetition has components, a component has subcomponents. Parsing (``parse.py``) splits
-segments and fields only, because that is all most readers need and it is what makes reading
-fast; repetitions, components and subcomponents are split, and escapes decoded, when a value is
-asked for. Numbering is the standard's: for MSH (and BHS, FHS) field 1 is the field separator
-and field 2 the encoding characters.
+the segments only, because that is all most readers need and it is what makes reading fast;
+a segment's fields are split when it is first asked for, and repetitions, components and
+subcomponents are split, and escapes decoded, when a value is read. Numbering is the
+standard's: for MSH (and BHS, FHS) field 1 is the field separator, field 2 the encoding
+characters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 from .address import Address
-from .charsets import codec_for
 from .escape import unescape
+from .field import Field
+from .separators import Separators, _Reading
 
 HEADER_SEGMENTS = frozenset({"MSH", "BHS", "FHS"})  # whose field 1 is the field separator
-
-
-@dataclass(frozen=True, slots=True)
-class Separators:
-    """The delimiters a message declares in MSH-1 and MSH-2 (HL7 v2.5.1 ch. 2, 2.5.4).
-
-    ``truncation`` is the fifth encoding character that v2.7 added (``#``), when present.
-    """
-
-    field: str = "|"
-    component: str = "^"
-    repetition: str = "~"
-    escape: str = "\\"
-    subcomponent: str = "&"
-    truncation: str | None = None
-
-    @property
-    def encoding_characters(self) -> str:
-        """MSH-2 as it is written: component, repetition, escape, subcomponent[, truncation]."""
-        chars = self.component + self.repetition + self.escape + self.subcomponent
-        return chars + (self.truncation or "")
-
-
-class _Reading:
-    """What every value of one message is read with: its separators and its codec.
-
-    The codec is only needed for escaped hex bytes, so MSH-18 is looked up when first asked.
-    """
-
-    __slots__ = ("separators", "repetition", "component", "subcomponent", "escape", "_codec")
-
-    def __init__(self, separators: Separators, codec: str | None, msh: str) -> None:
-        self.separators = separators
-        self.repetition = separators.repetition
-        self.component = separators.component
-        self.subcomponent = separators.subcomponent
-        self.escape = separators.escape
-        self._codec: str | Callable[[], str] = codec or (lambda: _msh18_codec(msh, separators))
-
-    @property
-    def codec(self) -> str:
-        codec = self._codec
-        if not isinstance(codec, str):
-            codec = self._codec = codec()
-        return codec
-
-
-def _msh18_codec(msh: str, separators: Separators) -> str:
-    fields = msh.split(separators.field)  # ["MSH", MSH-2, MSH-3, ...]: MSH-18 at 17
-    charset = fields[17] if len(fields) > 17 else ""
-    first = charset.split(separators.repetition, 1)[0].split(separators.component, 1)[0]
-    return codec_for(unescape(first, separators))
-
-
-class Field:
-    """One repetition of a field, kept as escaped text until a part of it is asked for."""
-
-    __slots__ = ("raw", "_reading")
-
-    def __init__(self, raw: str, reading: _Reading) -> None:
-        self.raw = raw
-        self._reading = reading
-
-    def raw_component(self, i: int, sub: int | None = None) -> str:
-        """Component ``i`` (or its subcomponent ``sub``) as escaped text; "" if absent."""
-        parts = self.raw.split(self._reading.component)
-        if not 0 < i <= len(parts):
-            return ""
-        if sub is None:
-            return parts[i - 1]
-        subs = parts[i - 1].split(self._reading.subcomponent)
-        return subs[sub - 1] if 0 < sub <= len(subs) else ""
-
-    def component(self, i: int, sub: int = 1) -> str:
-        """Component ``i``, subcomponent ``sub``, decoded; "" if absent."""
-        raw = self.raw_component(i, sub)
-        reading = self._reading
-        if reading.escape in raw:
-            return unescape(raw, reading.separators, reading.codec)
-        return raw
-
-    @property
-    def components(self) -> list[str]:
-        """Every component's first subcomponent, decoded."""
-        reading = self._reading
-        return [
-            unescape(part.split(reading.subcomponent, 1)[0], reading.separators, reading.codec)
-            for part in self.raw.split(reading.component)
-        ]
-
-    def subcomponents(self, i: int) -> list[str]:
-        """The subcomponents of component ``i``, decoded; [] if absent."""
-        reading = self._reading
-        raw = self.raw_component(i)
-        if not raw:
-            return []
-        return [
-            unescape(sub, reading.separators, reading.codec)
-            for sub in raw.split(reading.subcomponent)
-        ]
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.raw
-
-    @property
-    def is_null(self) -> bool:
-        """``""``: the sender asks to delete the value (HL7 v2.5.1 ch. 2, 2.5.3)."""
-        return self.raw == '""'
-
-    def __str__(self) -> str:
-        return self.raw
-
-    def __repr__(self) -> str:
-        return f"Field({self.raw!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Field) and other.raw == self.raw
-
-    def __hash__(self) -> int:
-        return hash(self.raw)
 
 
 class Segment:
@@ -182,6 +62,13 @@ class Segment:
             if self.name in HEADER_SEGMENTS:
                 return raw
         reading = self._reading
+        if reading.plain:  # the usual message: components are all there is to split
+            if reading.component not in raw:
+                return raw if component == 1 and subcomponent == 1 and repetition == 1 else ""
+            parts = raw.split(reading.component)
+            if not 0 < component <= len(parts) or subcomponent != 1 or repetition != 1:
+                return ""
+            return parts[component - 1]
         if reading.repetition in raw:
             parts = raw.split(reading.repetition)
             if not 0 < repetition <= len(parts):
@@ -253,29 +140,29 @@ def _plan(address: str | Address) -> _Plan:
 
 
 class Message:
-    """A parsed message: its separators, its segments in order (Z-segments kept), MSH helpers.
+    """A parsed message: its segments in order (Z-segments kept), and MSH helpers.
 
-    Segments are made from their lines when first asked for. ``notes`` lists what the parser
-    repaired on the way (a line joined to the segment before it, a doubled escape character in
-    MSH-2), for the message log.
+    Made by :func:`~pacsbridge.formats.hl7v2.parse.parse_message`. Segments are made from
+    their lines when first asked for. ``notes`` lists what the parser repaired on the way
+    (a line joined to the segment before it, a doubled escape character in MSH-2), for the
+    message log.
     """
 
-    __slots__ = ("separators", "notes", "_lines", "_reading", "_made", "_index")
+    __slots__ = ("notes", "_lines", "_names", "_reading", "_made")
 
     def __init__(
-        self,
-        separators: Separators,
-        lines: list[str],
-        codec: str | None = None,
-        notes: list[str] | None = None,
+        self, lines: list[str], names: list[str], reading: _Reading, notes: list[str]
     ) -> None:
-        """``lines``: one segment each, MSH first; ``codec``: None reads MSH-18's."""
-        self.separators = separators
-        self.notes = notes if notes is not None else []
+        """``lines``: one segment each, MSH first; ``names``: their first three characters."""
+        self.notes = notes
         self._lines = lines
-        self._reading = _Reading(separators, codec, lines[0])
+        self._names = names
+        self._reading = reading
         self._made: list[Segment | None] = [None] * len(lines)
-        self._index: dict[str, list[int]] | None = None
+
+    @property
+    def separators(self) -> Separators:
+        return self._reading.separators
 
     @property
     def codec(self) -> str:
@@ -288,47 +175,62 @@ class Message:
             segment = self._made[i] = Segment(self._lines[i], self._reading)
         return segment
 
-    def _segments_by_name(self) -> dict[str, list[int]]:
-        index: dict[str, list[int]] = {}
-        for i, line in enumerate(self._lines):
-            found = index.get(line[:3])
-            if found is None:
-                index[line[:3]] = [i]
-            else:
-                found.append(i)
-        self._index = index
-        return index
+    def _position(self, name: str, occurrence: int) -> int:
+        """Where the ``occurrence``-th segment called ``name`` is; -1 if nowhere."""
+        names = self._names
+        try:
+            at = names.index(name)
+            while occurrence > 1:
+                at = names.index(name, at + 1)
+                occurrence -= 1
+        except ValueError:
+            return -1
+        return at if occurrence == 1 else -1
 
     @property
     def segments(self) -> list[Segment]:
         """Every segment, in order."""
-        return [self._segment_at(i) for i in range(len(self._lines))]
+        return [self._made[i] or self._segment_at(i) for i in range(len(self._lines))]
 
     def segment(self, name: str, occurrence: int = 1) -> Segment | None:
         """The ``occurrence``-th segment called ``name`` (from 1), or None."""
-        found = (self._index or self._segments_by_name()).get(name)
-        if found is None or not 0 < occurrence <= len(found):
-            return None
-        i = found[occurrence - 1]
-        return self._made[i] or self._segment_at(i)
+        if occurrence == 1:
+            try:
+                at = self._names.index(name)
+            except ValueError:
+                return None
+        else:
+            at = self._position(name, occurrence)
+            if at < 0:
+                return None
+        return self._made[at] or self._segment_at(at)
 
     def all(self, name: str) -> list[Segment]:
         """Every segment called ``name``, in order."""
-        found = (self._index or self._segments_by_name()).get(name, ())
-        return [self._segment_at(i) for i in found]
+        return [
+            self._made[i] or self._segment_at(i)
+            for i, found in enumerate(self._names)
+            if found == name
+        ]
 
     def get(self, address: str | Address) -> str:
         """The decoded value at ``address`` (``"PID.3.1"``, ``"OBX[2].5"``); "" if absent.
 
         Raises ``ValueError`` for text that is no address.
         """
-        plan = _plans.get(address) or _plan(address)
-        name, occurrence, n, component, subcomponent, repetition = plan
-        found = (self._index or self._segments_by_name()).get(name)
-        if found is None or occurrence > len(found):
-            return ""
-        i = found[occurrence - 1]
-        segment = self._made[i] or self._segment_at(i)
+        name, occurrence, n, component, subcomponent, repetition = _plans.get(address) or _plan(
+            address
+        )
+        if occurrence == 1:
+            try:
+                at = self._names.index(name)
+            except ValueError:
+                return ""
+        else:
+            at = self._position(name, occurrence)
+            if at < 0:
+                return ""
+        segment = self._made[at] or self._segment_at(at)
         return segment.value(n, component, subcomponent, repetition)
 
     @property

@@ -24,13 +24,15 @@ import re
 from functools import lru_cache
 
 from ...errors import BadValue
-from .message import Message, Separators
+from .message import Message
+from .separators import Separators, _Reading, msh18_codec
 
 _LEADING = "\ufeff\x00\x0b\x0c\x1c \t\r\n"  # skipped before MSH: BOM, MLLP bytes, whitespace
 _BLANK = "\ufeff\x00\x0b\x0c\x1c \t"  # a line of only these is no segment
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}").fullmatch
 _seen_ids: set[str] = set()  # valid segment ids met so far: at most 26 * 36 * 36 entries
 _known_separators: dict[str, tuple[Separators, tuple[str, ...]]] = {}  # by MSH's first 2 fields
+_readings: dict[tuple[str, str, bool], _Reading] = {}
 _DEFAULT_ENCODING = "^~\\&"
 _BATCH_ENVELOPE = frozenset({"FHS", "BHS", "BTS", "FTS"})
 
@@ -92,14 +94,16 @@ def _separators(field: str, encoding: str) -> tuple[Separators, tuple[str, ...]]
     return separators, notes
 
 
-def _read_separators(text: str) -> tuple[Separators, tuple[str, ...]]:
-    """The separators of a text that starts with ``MSH``, and the repairs made to read them."""
+def _read_separators(text: str) -> tuple[Separators, tuple[str, ...], str]:
+    """The separators of a text that starts with ``MSH``, the repairs made to read them, and
+    the key they are cached under (MSH-1, MSH-2 and the next separator; "" if not cached)."""
     field = text[3:4]
     end = text.find(field, 4, 64) if field else -1
     if end >= 0:
-        known = _known_separators.get(text[3 : end + 1])
+        key = text[3 : end + 1]
+        known = _known_separators.get(key)
         if known is not None:
-            return known
+            return known[0], known[1], key
     if not field or field in "\r\n":
         raise HL7ParseError("MSH has no field separator (MSH-1)", "MSH.1", msh_readable=False)
     head = text[4:64]
@@ -107,10 +111,36 @@ def _read_separators(text: str) -> tuple[Separators, tuple[str, ...]]:
         cut = head.find(end_char)
         if cut >= 0:
             head = head[:cut]
-    found = _separators(field, head)
-    if end == 4 + len(head) and len(_known_separators) < 256:
-        _known_separators[text[3 : end + 1]] = found
+    separators, repairs = _separators(field, head)
+    if end != 4 + len(head) or len(_known_separators) >= 256:
+        return separators, repairs, ""
+    key = text[3 : end + 1]
+    _known_separators[key] = separators, repairs
+    return separators, repairs, key
+
+
+def _reading(separators: Separators, key: str, codec: str, plain: bool) -> _Reading:
+    """The reading of a message, shared by messages alike (making one costs more than a look)."""
+    if not key:
+        return _Reading(separators, codec, plain)
+    cache_key = (key, codec, plain)
+    found = _readings.get(cache_key)
+    if found is None:
+        found = _Reading(separators, codec, plain)
+        if len(_readings) < 1024:
+            _readings[cache_key] = found
     return found
+
+
+def _is_plain(text: str, separators: Separators) -> bool:
+    """No repetition, subcomponent or escape character after MSH-2 (which holds them all)."""
+    body = text.find(separators.field, 4)
+    return (
+        body >= 0
+        and text.find(separators.repetition, body) < 0
+        and text.find(separators.subcomponent, body) < 0
+        and text.find(separators.escape, body) < 0
+    )
 
 
 def _no_msh(text: str) -> HL7ParseError:
@@ -140,7 +170,7 @@ def parse_message(text: str, *, codec: str | None = None) -> Message:
         text = text.lstrip(_LEADING)
         if not text.startswith("MSH"):
             raise _no_msh(text)
-    separators, repairs = _read_separators(text)
+    separators, repairs, key = _read_separators(text)
     if "\n" in text:
         text = text.replace("\r\n", "\r").replace("\n", "\r")
     lines = text.split("\r")
@@ -149,15 +179,18 @@ def parse_message(text: str, *, codec: str | None = None) -> Message:
     field = separators.field
     for line in lines:  # the usual case: every line starts a segment of a known name
         if line[3:4] != field or line[:3] not in _seen_ids:
-            return _parse_lines(lines, separators, codec, list(repairs))
-    return Message(separators, lines, codec, list(repairs) if repairs else None)
+            lines, notes = _careful_lines(lines, field, list(repairs))
+            break
+    else:
+        notes = list(repairs)
+    names = [line[:3] for line in lines]
+    codec = codec or msh18_codec(lines[0], separators)
+    reading = _reading(separators, key, codec, _is_plain(text, separators))
+    return Message(lines, names, reading, notes)
 
 
-def _parse_lines(
-    lines: list[str], separators: Separators, codec: str | None, notes: list[str]
-) -> Message:
-    """The careful way: skip blank lines, join lines that start no segment to the one before."""
-    field = separators.field
+def _careful_lines(lines: list[str], field: str, notes: list[str]) -> tuple[list[str], list[str]]:
+    """Skip blank lines; join a line that starts no segment to the one before (noted)."""
     kept: list[str] = []
     for number, line in enumerate(lines, 1):
         if _is_segment_start(line, field):
@@ -166,7 +199,7 @@ def _parse_lines(
             # the first line is MSH, so there is one before; a bare name gets a field
             kept[-1] += line if len(kept[-1]) > 3 else field + line
             notes.append(f"line {number} starts no segment: joined to {kept[-1][:3]}")
-    return Message(separators, kept, codec, notes)
+    return kept, notes
 
 
 def split_batch(text: str) -> list[str]:

@@ -62,9 +62,18 @@ def _project_order(connection: Connection, order_id: str, order: dict[str, Any] 
     if order is None or not is_imaging:
         connection.execute(delete(worklist_item).where(keyed))
         return
-    row = worklist_row(connection, order_id, order)
+    row = _fitted(worklist_row(connection, order_id, order))
     if connection.execute(update(worklist_item).where(keyed).values(**row)).rowcount == 0:
         connection.execute(insert(worklist_item).values(service_request_id=order_id, **row))
+
+
+def _fitted(row: dict[str, Any]) -> dict[str, Any]:
+    """Values cut to their column: an overlong HL7 value must not fail the whole message."""
+    fitted = {}
+    for key, value in row.items():
+        length = getattr(worklist_item.c[key].type, "length", None)
+        fitted[key] = value[:length] if isinstance(value, str) and length else value
+    return fitted
 
 
 def worklist_row(connection: Connection, order_id: str, order: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 14:29:25.794956
+Create Date: 2026-11-28 14:53:03.046256
 """
 
 from __future__ import annotations
@@ -72,17 +72,17 @@ def upgrade() -> None:
             sa.String(length=324).with_variant(sa.String(length=324, collation="C"), "postgresql"),
             nullable=True,
         ),
-        sa.Column("birth_date", sa.String(length=8), nullable=True),
-        sa.Column("sex", sa.String(length=1), nullable=True),
-        sa.Column("accession", sa.String(length=16), nullable=True),
-        sa.Column("requested_procedure_id", sa.String(length=16), nullable=True),
+        sa.Column("birth_date", sa.String(length=64), nullable=True),
+        sa.Column("sex", sa.String(length=64), nullable=True),
+        sa.Column("accession", sa.String(length=64), nullable=True),
+        sa.Column("requested_procedure_id", sa.String(length=64), nullable=True),
         sa.Column("study_instance_uid", sa.String(length=64), nullable=True),
-        sa.Column("sps_id", sa.String(length=16), nullable=True),
-        sa.Column("modality", sa.String(length=16), nullable=True),
-        sa.Column("sps_start_date", sa.String(length=8), nullable=True),
-        sa.Column("sps_start_time", sa.String(length=6), nullable=True),
-        sa.Column("station_ae", sa.String(length=16), nullable=True),
-        sa.Column("station_name", sa.String(length=16), nullable=True),
+        sa.Column("sps_id", sa.String(length=64), nullable=True),
+        sa.Column("modality", sa.String(length=64), nullable=True),
+        sa.Column("sps_start_date", sa.String(length=64), nullable=True),
+        sa.Column("sps_start_time", sa.String(length=64), nullable=True),
+        sa.Column("station_ae", sa.String(length=64), nullable=True),
+        sa.Column("station_name", sa.String(length=64), nullable=True),
         sa.Column("sps_location", sa.String(length=64), nullable=True),
         sa.Column("performing_physician", sa.String(length=324), nullable=True),
         sa.Column("referring_physician", sa.String(length=324), nullable=True),
@@ -91,10 +91,10 @@ def upgrade() -> None:
         sa.Column("procedure_scheme", sa.String(length=64), nullable=True),
         sa.Column("procedure_meaning", sa.String(length=64), nullable=True),
         sa.Column("sps_description", sa.String(length=64), nullable=True),
-        sa.Column("priority", sa.String(length=16), nullable=True),
+        sa.Column("priority", sa.String(length=64), nullable=True),
         sa.Column("placer_order", sa.String(length=64), nullable=True),
         sa.Column("filler_order", sa.String(length=64), nullable=True),
-        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=64), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("pk"),
         sa.UniqueConstraint("service_request_id", name="uq_worklist_service_request"),

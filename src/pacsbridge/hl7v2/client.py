@@ -1,0 +1,94 @@
+"""A small MLLP client: send one message, wait for its ACK, check it answers that message.
+
+Used by ``pacsbridge send`` (and later the outbound sender): a kept-open connection,
+optional TLS, a timeout per ACK, and MSA-2 matched to the control ID sent, so a late or
+foreign ACK is never taken for the current message.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from dataclasses import dataclass
+
+from pacsbridge.formats.hl7v2.mllp import MllpFramer, frame
+
+READ_SIZE = 64 * 1024
+
+
+class MllpError(Exception):
+    """The peer closed, timed out, or answered something that is not our ACK."""
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    code: str  # MSA-1
+    control_id: str  # MSA-2
+    text: str  # MSA-3, or ERR-8 when MSA-3 is empty
+    raw: bytes
+
+
+def read_ack(payload: bytes) -> Acknowledgement:
+    text = payload.decode("latin-1")
+    segments = [s for s in text.replace("\n", "\r").split("\r") if s]
+    msa = next((s for s in segments if s.startswith("MSA")), None)
+    if msa is None or len(msa) < 4:
+        raise MllpError(f"the answer has no MSA segment: {text[:200]!r}")
+    fields = msa.split(msa[3])
+    err = next((s for s in segments if s.startswith("ERR")), "")
+    err_fields = err.split(err[3]) if err else []
+    note = fields[3] if len(fields) > 3 and fields[3] else ""
+    if not note and len(err_fields) > 8:
+        note = err_fields[8]
+    return Acknowledgement(fields[1] if len(fields) > 1 else "", fields[2] if len(fields) > 2
+                           else "", note, payload)  # fmt: skip
+
+
+class MllpClient:
+    def __init__(
+        self, host: str, port: int, *, timeout: float = 30.0, tls: ssl.SSLContext | None = None
+    ) -> None:
+        self.host, self.port, self.timeout, self.tls = host, port, timeout, tls
+        self._socket: socket.socket | None = None
+        self._framer = MllpFramer()
+        self._pending: list[bytes] = []
+
+    def __enter__(self) -> MllpClient:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._socket = self.tls.wrap_socket(raw, server_hostname=self.host) if self.tls else raw
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+    def send(self, payload: bytes, control_id: str | None = None) -> Acknowledgement:
+        """Send one message and return its ACK; ACKs for other control IDs are skipped."""
+        if self._socket is None:
+            self.connect()
+        assert self._socket is not None
+        self._socket.sendall(frame(payload))
+        while True:
+            ack = read_ack(self._next_frame())
+            if control_id is None or ack.control_id == control_id:
+                return ack
+
+    def _next_frame(self) -> bytes:
+        assert self._socket is not None
+        while not self._pending:
+            try:
+                data = self._socket.recv(READ_SIZE)
+            except TimeoutError as exc:
+                raise MllpError(f"no ACK within {self.timeout} s") from exc
+            if not data:
+                raise MllpError("the peer closed the connection without an ACK")
+            self._pending.extend(self._framer.feed(data))
+        return self._pending.pop(0)

@@ -1,0 +1,47 @@
+"""`pacsbridge send` and `pacsbridge messages` as a user runs them, against the running server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures" / "hl7"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pacsbridge", *args], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+
+
+def test_send_prints_each_ack_and_messages_finds_shows_and_reprocesses(
+    server, settings, tmp_path, unique
+):
+    orm = (FIXTURES / "design-orm-o01.hl7").read_bytes()
+    good = tmp_path / "good.hl7"
+    good.write_bytes(orm.replace(b"MSG001", f"CLI-{unique}".encode())
+                     .replace(b"ORD-2025-001", f"ORD-{unique}".encode()))  # fmt: skip
+    bad = tmp_path / "bad.hl7"
+    bad.write_bytes(orm.replace(b"MSG001", f"CLX-{unique}".encode()).replace(b"ORC|NW", b"ORC|ZZ"))
+    sent = run("send", str(good), str(bad), "--to", f"127.0.0.1:{server.mllp_port}")
+    assert sent.returncode == 1, sent.stderr
+    assert f"good.hl7: AA CLI-{unique}" in sent.stdout
+    assert f"bad.hl7: AE CLX-{unique}" in sent.stdout
+    database = ["--database-url", settings.effective_database_url()]
+    listed = run("messages", *database, "list", "--control-id", f"CLI-{unique}")
+    assert listed.returncode == 0, listed.stderr
+    assert f"CLI-{unique}" in listed.stdout and "ORM^O01" in listed.stdout
+    pk = next(line.split("\t")[0] for line in listed.stdout.splitlines() if f"CLI-{unique}" in line)
+    shown = run("messages", *database, "show", pk)
+    assert "PID-5: GARCIA^PEDRO^M" in shown.stdout and "MSA|AA|" in shown.stdout
+    assert "touched ServiceRequest/" in shown.stdout
+    again = run("messages", *database, "reprocess", pk)
+    assert again.returncode == 0 and "MSA|AA|" in again.stdout
+
+
+def test_send_to_nowhere_says_what_to_do(tmp_path):
+    path = tmp_path / "m.hl7"
+    path.write_bytes((FIXTURES / "design-orm-o01.hl7").read_bytes())
+    result = run("send", str(path), "--to", "127.0.0.1:1")
+    assert result.returncode == 1
+    assert "Is pacsbridge listening" in result.stderr
