@@ -77,9 +77,9 @@ class MllpListener:
                     break
                 try:
                     payloads = framer.feed(data)
-                except FrameTooLarge as exc:
+                except FrameTooLarge as exc:  # dropped; the frames around it still count
                     log.warning("MLLP frame too large: %s", exc, extra={"peer": address})
-                    payloads = []
+                    payloads = framer.feed(b"")
                 for payload in payloads:
                     answer = await loop.run_in_executor(
                         self.executor, self.receiver.receive, payload, address

@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 
 from pacsbridge.store import Store
-from pacsbridge.store.message_log import purge_messages, reclaim_space
+from pacsbridge.store.message_log import purge_messages
 from pacsbridge.store.resources import utc_now
 
 log = logging.getLogger("pacsbridge.retention")
@@ -20,9 +20,7 @@ def purge_once(store: Store, days: int) -> int:
     with store.transaction() as transaction:
         count = purge_messages(transaction.connection, utc_now() - timedelta(days=days))
     if count:
-        with store.database.writer.connect() as connection:
-            reclaim_space(connection)
-            connection.commit()
+        store.database.reclaim_space()
     return count
 
 

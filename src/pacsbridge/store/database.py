@@ -44,6 +44,24 @@ class Database:
             number -= 1 << 63  # bigint is signed
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": number})
 
+    def reclaim_space(self) -> None:
+        """Give freed pages back to the file system after large deletes.
+
+        SQLite keeps freed pages until vacuumed (files are created with
+        auto_vacuum=INCREMENTAL) and the WAL until checkpointed; PostgreSQL's autovacuum
+        makes the space reusable by itself.
+        """
+        if self.is_postgresql:
+            return
+        raw = self.writer.raw_connection()
+        try:
+            # executescript steps the pragma to the end; execute() would free one page.
+            raw.driver_connection.executescript(
+                "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);"
+            )
+        finally:
+            raw.close()
+
     def ping(self) -> None:
         with self.reader.connect() as connection:
             connection.execute(text("SELECT 1"))

@@ -174,12 +174,6 @@ def search_messages(
 
 
 def purge_messages(connection: Connection, older_than: datetime) -> int:
-    """Delete messages received before ``older_than``; the caller frees the space."""
+    """Delete messages received before ``older_than``; ``Database.reclaim_space`` frees it."""
     result = connection.execute(delete(hl7_message).where(hl7_message.c.received_at < older_than))
     return result.rowcount or 0
-
-
-def reclaim_space(connection: Connection) -> None:
-    """Give freed pages back: SQLite keeps them until vacuumed (auto_vacuum=INCREMENTAL)."""
-    if connection.dialect.name == "sqlite":  # PostgreSQL's autovacuum reuses the space
-        connection.exec_driver_sql("PRAGMA incremental_vacuum")

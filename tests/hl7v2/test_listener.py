@@ -1,0 +1,148 @@
+"""The MLLP listener's own duties: allow-list, idle timeout, TLS with client certificates,
+frames split across reads, and a frame over the size limit."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from pacsbridge.config import Settings
+from pacsbridge.hl7v2.listener import MllpListener
+from pacsbridge.hl7v2.receive import Receiver
+from tests.conftest import free_port
+from tests.hl7v2.test_receive import CR, FS, VT, hl7, msa, msh, read_frame
+
+
+@contextmanager
+def listening(store, settings: Settings) -> Iterator[int]:
+    """A listener of its own, with these settings, on a free port."""
+    listener = MllpListener(Receiver(store, []), settings)
+    loop = asyncio.new_event_loop()
+    port = free_port()
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(listener.start("127.0.0.1", port))
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        yield port
+    finally:
+        asyncio.run_coroutine_threadsafe(listener.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+def adt(unique: str, n: int = 0) -> bytes:
+    return hl7(msh(f"L{n}-{unique}", "ADT^A08"), f"PID|1||L{unique}^^^HIS||DOE^JANE")
+
+
+def test_addresses_outside_the_allow_list_are_disconnected(store, tmp_path):
+    settings = Settings(data_dir=tmp_path, mllp_allow=["10.0.0.0/8"])
+    with (
+        listening(store, settings) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=30) as s,
+    ):
+        s.settimeout(10)
+        try:
+            s.sendall(VT + adt("x") + FS + CR)
+            assert s.recv(1024) == b""  # closed without an answer ...
+        except ConnectionResetError:
+            pass  # ... or reset, depending on timing
+
+
+def test_idle_connections_are_closed(store, tmp_path):
+    settings = Settings(data_dir=tmp_path, mllp_idle_timeout_seconds=0.3)
+    with (
+        listening(store, settings) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=30) as s,
+    ):
+        s.settimeout(10)
+        started = time.monotonic()
+        assert s.recv(1024) == b""
+        assert time.monotonic() - started < 5
+
+
+def test_a_frame_split_over_many_reads_is_one_message(store, tmp_path, unique):
+    settings = Settings(data_dir=tmp_path)
+    with (
+        listening(store, settings) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=30) as s,
+    ):
+        framed = VT + adt(unique) + FS + CR
+        for n in range(0, len(framed), 7):
+            s.sendall(framed[n : n + 7])
+            time.sleep(0.001)
+        assert msa(read_frame(s))[1] == "AA"
+
+
+def test_an_oversized_frame_is_dropped_and_the_connection_goes_on(store, tmp_path, unique):
+    settings = Settings(data_dir=tmp_path, mllp_max_frame_bytes=4096)
+    with (
+        listening(store, settings) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=30) as s,
+    ):
+        s.sendall(VT + adt(unique, 1) + b"X" * 10000 + FS + CR)
+        s.sendall(VT + adt(unique, 2) + FS + CR)
+        assert msa(read_frame(s))[1:3] == ["AA", f"L2-{unique}"]
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory) -> Path:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, made by openssl."""
+    d = tmp_path_factory.mktemp("pki")
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test CA",
+             "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem"))  # fmt: skip
+    for name in ("server", "client"):
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+                 "-keyout", str(d / f"{name}.key"), "-out", str(d / f"{name}.csr"))  # fmt: skip
+        ext = d / f"{name}.ext"
+        ext.write_text("subjectAltName=IP:127.0.0.1\n" if name == "server" else "")
+        _openssl("x509", "-req", "-in", str(d / f"{name}.csr"), "-CA", str(d / "ca.pem"),
+                 "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-days", "2",
+                 "-extfile", str(ext), "-out", str(d / f"{name}.pem"))  # fmt: skip
+    return d
+
+
+def test_tls_with_client_certificates(store, tmp_path, pki, unique):
+    settings = Settings(
+        data_dir=tmp_path,
+        mllp_tls_certificate=pki / "server.pem",
+        mllp_tls_key=pki / "server.key",
+        mllp_tls_client_ca=pki / "ca.pem",
+    )
+    with listening(store, settings) as port:
+        context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+        context.load_cert_chain(pki / "client.pem", pki / "client.key")
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=30) as raw,
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as s,
+        ):
+            s.sendall(VT + adt(unique) + FS + CR)
+            assert msa(read_frame(s))[1] == "AA"
+        anonymous = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+        with (
+            pytest.raises((ssl.SSLError, ConnectionError, AssertionError)),
+            socket.create_connection(("127.0.0.1", port), timeout=30) as raw,
+            anonymous.wrap_socket(raw, server_hostname="127.0.0.1") as s,
+        ):
+            s.sendall(VT + adt(unique, 3) + FS + CR)
+            read_frame(s)

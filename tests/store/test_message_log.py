@@ -1,0 +1,64 @@
+"""The message log: resends find the stored ACK; retention deletes and frees the space."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+
+from pacsbridge.app import build_store
+from pacsbridge.config import Settings
+from pacsbridge.ops.retention import purge_once
+from pacsbridge.store.message_log import (
+    AlreadyReceived,
+    MessageFacts,
+    dedup_key,
+    record,
+    search_messages,
+    stored_ack,
+)
+from pacsbridge.store.resources import utc_now
+
+
+def test_a_final_outcome_keeps_the_ack_for_resends_and_an_ar_does_not(store, unique):
+    applied = MessageFacts(sending_application="HIS", control_id=f"A-{unique}")
+    refused = MessageFacts(sending_application="HIS", control_id=f"R-{unique}")
+    with store.transaction() as transaction:
+        record(transaction.connection, applied, raw=b"MSH", ack=b"ACK-AA", outcome="AA")
+        record(transaction.connection, refused, raw=b"MSH", ack=b"ACK-AR", outcome="AR")
+    with store.reader() as reader:
+        assert stored_ack(reader.connection, dedup_key(applied)) == b"ACK-AA"
+        assert stored_ack(reader.connection, dedup_key(refused)) is None
+    with pytest.raises(AlreadyReceived), store.transaction() as transaction:
+        record(transaction.connection, applied, raw=b"MSH", ack=b"again", outcome="AA")
+
+
+def test_search_by_type_patient_and_outcome(store, unique):
+    facts = MessageFacts(sending_application="RIS", message_type="ORM^O01",
+                         control_id=f"S-{unique}", patient_id=f"P-{unique}")  # fmt: skip
+    with store.transaction() as transaction:
+        record(transaction.connection, facts, raw=b"MSH", ack=None, outcome="AE", error="bad")
+    with store.reader() as reader:
+        found = search_messages(reader.connection, message_type="ORM", patient_id=f"P-{unique}")
+        assert [(m.control_id, m.outcome, m.error) for m in found] == [(f"S-{unique}", "AE", "bad")]
+        assert search_messages(reader.connection, patient_id=f"P-{unique}", outcome="AA") == []
+
+
+def test_retention_deletes_old_messages_and_frees_the_file_space(tmp_path):
+    store = build_store(Settings(data_dir=tmp_path))
+    path = tmp_path / "pacsbridge.db"
+    with store.transaction() as transaction:
+        for n in range(40):
+            record(transaction.connection, MessageFacts(control_id=f"big-{n}"),
+                   raw=os.urandom(100_000), ack=b"x", outcome="AA")  # fmt: skip
+    store.database.reclaim_space()  # checkpoint, so the file holds the rows
+    full = path.stat().st_size
+    assert full > 3_000_000
+    with store.transaction() as transaction:  # age them by two days
+        transaction.connection.exec_driver_sql(
+            "UPDATE hl7_message SET received_at = ?", ((utc_now() - timedelta(days=2)),)
+        )
+    assert purge_once(store, days=1) == 40
+    assert path.stat().st_size < full / 4
+    store.database.dispose()
