@@ -258,3 +258,28 @@ def test_batch_gets_one_ack_per_message(port, unique):
     ack = mllp_exchange(port, batch)
     codes = [line.split(b"|")[1] for line in ack.split(b"\r") if line.startswith(b"MSA")]
     assert codes == [b"AA", b"AR"]
+
+
+def test_concurrent_senders_share_commits_and_a_bad_message_spoils_only_itself(
+    port, fhir_base, unique
+):
+    """Eight connections at once: messages are grouped into commits (savepoint each)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def sender(n: int) -> list[str]:
+        codes = []
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            for m in range(10):
+                gender = "X" if m % 3 == 0 else "F"  # X is not in table 0001: AE
+                sock.sendall(VT + hl7(msh(f"G{n}-{m}-{unique}", "ADT^A04"),
+                                      f"PID|1||G{n}-{m}-{unique}^^^HIS||DOE^JANE||19800101|{gender}")
+                             + FS + CR)  # fmt: skip
+                codes.append(msa(read_frame(sock))[1])
+        return codes
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(sender, range(8)))
+    assert all(codes == ["AE", "AA", "AA"] * 3 + ["AE"] for codes in results), results
+    stored = [httpx.get(f"{fhir_base}/Patient", params={"identifier": f"G{n}-{m}-{unique}"})
+              .json()["total"] for n in range(8) for m in range(10)]  # fmt: skip
+    assert stored == [0 if m % 3 == 0 else 1 for _ in range(8) for m in range(10)]

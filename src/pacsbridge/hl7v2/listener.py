@@ -16,18 +16,64 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pacsbridge.config import Settings
 from pacsbridge.formats.hl7v2.mllp import FrameTooLarge, MllpFramer, frame
-from pacsbridge.hl7v2.receive import Receiver
+from pacsbridge.hl7v2.receive import Frame, Receiver
 
 log = logging.getLogger("pacsbridge.hl7v2")
 READ_SIZE = 64 * 1024
 
 
+MAX_GROUP = 64
+
+
+class CommitQueue:
+    """Group commit: frames that arrive while a commit runs are stored by the next one.
+
+    One group is in flight at a time. With one sender every message is committed alone
+    (no added latency); with many, each commit (one fsync) carries a whole group.
+    """
+
+    def __init__(self, receiver: Receiver, executor: ThreadPoolExecutor) -> None:
+        self.receiver = receiver
+        self.executor = executor
+        self.waiting: list[tuple[Frame, asyncio.Future[bytes | None]]] = []
+        self.draining = False
+
+    async def submit(self, frame: Frame) -> bytes | None:
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self.waiting.append((frame, future))
+        if not self.draining:
+            self.draining = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.waiting:
+                group, self.waiting = self.waiting[:MAX_GROUP], self.waiting[MAX_GROUP:]
+                frames = [frame for frame, _ in group]
+                try:
+                    answers = await loop.run_in_executor(
+                        self.executor, self.receiver.receive_group, frames
+                    )
+                except Exception as exc:  # receive_group answers by itself; this is a bug
+                    for _, future in group:
+                        future.set_exception(exc)
+                    continue
+                for (_, future), answer in zip(group, answers, strict=True):
+                    if not future.done():
+                        future.set_result(answer)
+        finally:
+            self.draining = False
+
+
 class MllpListener:
-    def __init__(self, receiver: Receiver, settings: Settings, workers: int = 8) -> None:
+    def __init__(self, receiver: Receiver, settings: Settings, workers: int = 2) -> None:
         self.receiver = receiver
         self.settings = settings
         self.allowed = [ipaddress.ip_network(n, strict=False) for n in settings.mllp_allow]
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp")
+        self.commits = CommitQueue(receiver, self.executor)
         self.server: asyncio.Server | None = None
         self.connections = 0
 
@@ -63,7 +109,6 @@ class MllpListener:
             return
         self.connections += 1
         framer = MllpFramer(max_frame=self.settings.mllp_max_frame_bytes)
-        loop = asyncio.get_running_loop()
         try:
             while True:
                 try:
@@ -81,9 +126,7 @@ class MllpListener:
                     log.warning("MLLP frame too large: %s", exc, extra={"peer": address})
                     payloads = framer.feed(b"")
                 for payload in payloads:
-                    answer = await loop.run_in_executor(
-                        self.executor, self.receiver.receive, payload, address
-                    )
+                    answer = await self.commits.submit(Frame(payload, address))
                     if answer:
                         writer.write(frame(answer))
                         await writer.drain()

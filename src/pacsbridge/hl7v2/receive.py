@@ -4,8 +4,9 @@ Order of work (DESIGN.md, acknowledgements): pick the sender's profile from MSH-
 off the raw bytes; decode with MSH-18 (else the profile's charset); parse; answer a resend
 with the stored ACK; check the header; apply the message to the store and write its log
 row with the ACK in the same transaction; only then return the ACK. A message that fails
-is still logged with its raw bytes and the AE/AR sent. Runs on a worker thread: the store
-is synchronous.
+is still logged with its raw bytes and the AE/AR sent. Frames that arrive together on
+several connections share one commit (``receive_group``). Runs on a worker thread: the
+store is synchronous.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pacsbridge.formats.hl7v2.parse import HL7ParseError, parse_message, split_b
 from pacsbridge.hl7v2.ack import AckCode, UnsupportedMessage, ack_code_for, build_ack
 from pacsbridge.hl7v2.inbound import MESSAGE_CODES, TRANSLATORS
 from pacsbridge.profiles import Partner, select_partner
-from pacsbridge.store import Store
+from pacsbridge.store import Store, Transaction
 from pacsbridge.store.message_log import (
     AlreadyReceived,
     MessageFacts,
@@ -34,125 +35,139 @@ PROCESSING_IDS = frozenset({"P", "D", "T"})
 
 
 @dataclass
+class Frame:
+    """One MLLP payload and where it came from."""
+
+    raw: bytes
+    peer: str | None = None
+
+
+@dataclass
 class Receiver:
     store: Store
     partners: list[Partner]
 
-    def receive(self, raw: bytes, peer: str | None = None, *, again: bool = False) -> bytes | None:
-        """The answer to one MLLP frame.
-
-        Over MLLP every message is answered, even when MSH-15 says NE: the sender then
-        ignores the commit ACK, but a sender that waits for one is never left hanging.
-        """
-        try:
-            return self._receive(raw, peer, again)
-        except Exception as exc:  # a bug must still be answered, never a dropped connection
-            log.exception("could not handle an HL7 frame", extra={"peer": peer})
-            return build_ack(_readable_head(raw), AckCode.AR, exc).encode("latin-1", "replace")
+    def receive(self, raw: bytes, peer: str | None = None) -> bytes | None:
+        """The answer to one MLLP frame."""
+        return self.receive_group([Frame(raw, peer)])[0]
 
     def reprocess(self, raw: bytes, peer: str | None = None) -> bytes | None:
         """Apply a logged message again, past the duplicate check; it is logged anew."""
-        return self.receive(raw, peer, again=True)
+        return self.receive_group([Frame(raw, peer)], again=True)[0]
 
-    def _receive(self, raw: bytes, peer: str | None, again: bool = False) -> bytes | None:
-        sending_application, sending_facility = _msh_senders(raw)
-        partner = select_partner(self.partners, sending_application, sending_facility)
+    def receive_group(self, frames: list[Frame], *, again: bool = False) -> list[bytes | None]:
+        """Answers to several frames, all stored by one commit (group commit).
+
+        Each message runs in a savepoint of the shared transaction, so one message's
+        failure undoes only its own writes; its AE/AR is logged in the same commit. Over
+        MLLP every message is answered, even when MSH-15 says NE: a sender that does not
+        want the commit ACK ignores it, and one that waits is never left hanging. If the
+        commit itself fails, nothing was stored and every frame is answered AR.
+        """
         try:
-            text, charset = decode(raw, partner.charset or "ASCII")
-        except errors.BadValue as exc:
-            facts = MessageFacts(peer, sending_application, sending_facility)
-            return self._refuse_undecodable(raw, facts, exc)
-        parts = split_batch(text) if _is_batch(text) else [text]
-        answers = [self._receive_one(part, raw, peer, partner, charset, again) for part in parts]
-        if len(parts) == 1:
-            ack = answers[0]
-        else:
-            acks = "".join(a for a in answers if a)
-            ack = f"BHS|^~\\&\r{acks}BTS|{len([a for a in answers if a])}\r"
-        return encode(ack, charset) if ack else None
+            with self.store.transaction() as transaction:
+                answers = [self._answer_frame(transaction, f, again) for f in frames]
+        except Exception as exc:  # the commit failed: the senders must resend
+            log.exception("could not store %d HL7 message(s)", len(frames))
+            return [_refusal(f.raw, exc) for f in frames]
+        return answers
 
-    def _receive_one(
+    def _answer_frame(self, transaction: Transaction, frame: Frame, again: bool) -> bytes | None:
+        try:
+            sending_application, sending_facility = _msh_senders(frame.raw)
+            partner = select_partner(self.partners, sending_application, sending_facility)
+            try:
+                text, charset = decode(frame.raw, partner.charset or "ASCII")
+            except errors.BadValue as exc:
+                message = _readable_head(frame.raw)
+                facts = (
+                    _facts(message, frame.peer, None)
+                    if message
+                    else MessageFacts(frame.peer, sending_application, sending_facility)
+                )
+                ack = build_ack(message, AckCode.AE, exc)
+                self._log(transaction, facts, frame.raw, ack, AckCode.AE, exc)
+                return ack.encode("latin-1", "replace")
+            parts = split_batch(text) if _is_batch(text) else [text]
+            answers = [self._answer_message(transaction, part, frame, partner, charset, again)
+                       for part in parts]  # fmt: skip
+        except Exception as exc:  # a bug must still be answered, never a dropped connection
+            log.exception("could not handle an HL7 frame", extra={"peer": frame.peer})
+            return _refusal(frame.raw, exc)
+        if len(answers) == 1:
+            return encode(answers[0], charset)
+        acks = "".join(answers)
+        return encode(f"BHS|^~\\&\r{acks}BTS|{len(answers)}\r", charset)
+
+    def _answer_message(
         self,
+        transaction: Transaction,
         text: str,
-        raw: bytes,
-        peer: str | None,
+        frame: Frame,
         partner: Partner,
         charset: Charset,
-        again: bool = False,
-    ) -> str | None:
+        again: bool,
+    ) -> str:
         try:
             message = parse_message(text, codec=charset.codec)
         except HL7ParseError as exc:
-            facts = MessageFacts(peer)
             ack = build_ack(None, AckCode.AR, exc)
-            self._log_failure(facts, raw, ack, AckCode.AR, exc)
+            self._log(transaction, MessageFacts(frame.peer), frame.raw, ack, AckCode.AR, exc)
             return ack
-        facts = _facts(message, peer, charset)
-        enhanced = bool(message.accept_ack_type or message.application_ack_type)
-        previous = None
-        if not again:
-            with self.store.reader() as reader:
-                previous = stored_ack(reader.connection, dedup_key(facts))
+        facts = _facts(message, frame.peer, charset)
+        key = dedup_key(facts)
+        previous = None if again else stored_ack(transaction.connection, key)
         if previous is not None:
             log.info("duplicate message answered with the stored ACK",
-                     extra={"control_id": facts.control_id, "peer": peer})  # fmt: skip
+                     extra={"control_id": facts.control_id, "peer": frame.peer})  # fmt: skip
             return previous.decode("utf-8", "replace")
+        enhanced = bool(message.accept_ack_type or message.application_ack_type)
         try:
-            _check_header(message, partner)
-            ack, code = self._apply(message, raw, facts, partner, enhanced, again)
-        except AlreadyReceived:
-            with self.store.reader() as reader:
-                previous = stored_ack(reader.connection, dedup_key(facts))
-            return previous.decode("utf-8", "replace") if previous else None
-        except Exception as exc:  # the face's one error boundary: every failure is answered
+            with transaction.savepoint():
+                _check_header(message, partner)
+                translator = TRANSLATORS[(message.message_code, message.trigger_event)]
+                applied = translator(transaction, message, partner)
+                transaction.run_hooks()
+                facts.patient_id = applied.patient_id or facts.patient_id
+                facts.accession = applied.accession or facts.accession
+                code = AckCode.CA if enhanced else AckCode.AA
+                ack = build_ack(message, code)
+                record(transaction.connection, facts, raw=frame.raw, ack=ack.encode(),
+                       outcome=code.value, resources=applied.resources,
+                       dedup=not again)  # fmt: skip
+            return ack
+        except AlreadyReceived:  # the same message, applied meanwhile by another connection
+            previous = stored_ack(transaction.connection, key)
+            if previous is not None:
+                return previous.decode("utf-8", "replace")
+            raise
+        except Exception as exc:  # every failure is answered and logged
             code = ack_code_for(exc, enhanced=enhanced)
             if not isinstance(exc, errors.PacsbridgeError):
                 log.exception("message not applied", extra={"control_id": facts.control_id})
             ack = build_ack(message, code, exc)
-            self._log_failure(facts, raw, ack, code, exc)
-        return ack
+            self._log(transaction, facts, frame.raw, ack, code, exc)
+            return ack
 
-    def _apply(
+    def _log(
         self,
-        message: Message,
-        raw: bytes,
+        transaction: Transaction,
         facts: MessageFacts,
-        partner: Partner,
-        enhanced: bool,
-        again: bool = False,
-    ) -> tuple[str, AckCode]:
-        translator = TRANSLATORS[(message.message_code, message.trigger_event)]
-        code = AckCode.CA if enhanced else AckCode.AA
-        with self.store.transaction() as transaction:
-            applied = translator(transaction, message, partner)
-            transaction.run_hooks()
-            facts.patient_id = applied.patient_id or facts.patient_id
-            facts.accession = applied.accession or facts.accession
-            ack = build_ack(message, code)
-            record(transaction.connection, facts, raw=raw, ack=ack.encode(), outcome=code.value,
-                   resources=applied.resources, dedup=not again)  # fmt: skip
-        return ack, code
-
-    def _log_failure(
-        self, facts: MessageFacts, raw: bytes, ack: str, code: AckCode, exc: Exception
+        raw: bytes,
+        ack: str,
+        code: AckCode,
+        exc: Exception,
     ) -> None:
         try:
-            with self.store.transaction() as transaction:
+            with transaction.savepoint():
                 record(transaction.connection, facts, raw=raw, ack=ack.encode(),
                        outcome=code.value, error=str(exc)[:2000])  # fmt: skip
         except AlreadyReceived:
             pass
-        except Exception:  # the database itself is down: the AR makes the sender resend
-            log.exception("could not log a refused message", extra={"peer": facts.peer})
 
-    def _refuse_undecodable(self, raw: bytes, facts: MessageFacts, exc: errors.BadValue) -> bytes:
-        """AE with the raw bytes kept; the ACK is built from what ASCII shows of the MSH."""
-        message = _readable_head(raw)
-        ack = build_ack(message, AckCode.AE, exc)
-        if message is not None:
-            facts = _facts(message, facts.peer, None)
-        self._log_failure(facts, raw, ack, AckCode.AE, exc)
-        return ack.encode("latin-1", "replace")
+
+def _refusal(raw: bytes, exc: Exception) -> bytes:
+    return build_ack(_readable_head(raw), AckCode.AR, exc).encode("latin-1", "replace")
 
 
 def _readable_head(raw: bytes) -> Message | None:

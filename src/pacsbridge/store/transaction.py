@@ -239,6 +239,19 @@ class Transaction(Reader):
     def lock(self, key: str) -> None:
         self.store.database.lock(self.connection, key)
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that an error undoes alone (SQL SAVEPOINT)."""
+        mark = len(self._pending)
+        nested = self.connection.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            del self._pending[mark:]
+            raise
+        nested.commit()
+
     # --- internals ---
 
     def _matches(self, res_type: str, criteria: str, *, lock: bool, limit: int = 2) -> list[str]:
