@@ -67,11 +67,11 @@ class StoreAccess:
         self.transaction = transaction
 
     @contextmanager
-    def reading(self) -> Iterator[Reader]:
+    def reading(self, *, single_statement: bool = False) -> Iterator[Reader]:
         if self.transaction is not None:
             yield self.transaction
         else:
-            with self.store.reader() as reader:
+            with self.store.reader(single_statement=single_statement) as reader:
                 yield reader
 
     @contextmanager
@@ -124,7 +124,7 @@ class UnknownType(UnknownKey):
 
 def read(access: StoreAccess, request: FhirRequest) -> FhirResponse:
     assert request.resource_type and request.id
-    with access.reading() as reader:
+    with access.reading(single_statement=True) as reader:
         stored = reader.read(request.resource_type, request.id)
     return _answer_read(request, stored)
 
@@ -133,7 +133,7 @@ def vread(access: StoreAccess, request: FhirRequest) -> FhirResponse:
     assert request.resource_type and request.id and request.version
     if not request.version.isdigit():
         raise UnknownKey(f"version {request.version!r} does not exist", "_history")
-    with access.reading() as reader:
+    with access.reading(single_statement=True) as reader:
         stored = reader.vread(request.resource_type, request.id, int(request.version))
     return _answer_read(request, stored)
 

@@ -48,9 +48,14 @@ class FhirEndpoints:
     def base_url(self, request: Request) -> str:
         if self.settings.base_url:
             return self.settings.base_url.rstrip("/") + "/fhir/R4"
-        # Under the Mount, root_path ends with the mount path (/fhir/R4).
-        url = request.url
-        return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
+        # Under the Mount, root_path ends with the mount path (/fhir/R4). Read from the
+        # scope directly: building request.url costs more than the database read.
+        scope = request.scope
+        host = request.headers.get("host")
+        if not host:
+            server = scope.get("server") or ("localhost", 80)
+            host = f"{server[0]}:{server[1]}"
+        return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
 
     async def metadata(self, request: Request) -> Response:
         async def work(fhir_request: FhirRequest) -> FhirResponse:

@@ -18,7 +18,6 @@ from prometheus_client import (
 )
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
@@ -52,7 +51,6 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = {"code": 500}
-        original = dict(scope)  # routing rewrites root_path in place
 
         async def send_wrapper(message: Any) -> None:
             if message["type"] == "http.response.start":
@@ -62,24 +60,16 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = _route_template(original)
+            route = _route_template(scope)
             method = scope["method"]
             self.metrics.http_requests.labels(method, route, str(status["code"])).inc()
             self.metrics.http_duration.labels(method, route).observe(time.perf_counter() - started)
 
 
 def _route_template(scope: Scope) -> str:
-    app = scope.get("app")
-    router = getattr(app, "router", None)
-    if router is None:
+    """The matched route's path template, as Starlette left it in the scope (no re-match)."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if path is None:
         return "other"
-    for route in router.routes:
-        match, child = route.matches(scope)
-        if match == Match.FULL:
-            path = getattr(route, "path", "other")
-            for sub in getattr(route, "routes", []) or []:
-                sub_scope = {**scope, **child}
-                if sub.matches(sub_scope)[0] == Match.FULL:
-                    return path + getattr(sub, "path", "")
-            return path
-    return "other"
+    return scope.get("root_path", "") + path

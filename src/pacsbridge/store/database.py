@@ -126,4 +126,6 @@ def _configure_sqlite(engine: Engine, *, begin: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # a single-statement read: SQLite makes it atomic by itself
         connection.exec_driver_sql(begin)

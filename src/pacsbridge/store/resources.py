@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from pacsbridge.errors import VersionConflict
@@ -76,13 +76,19 @@ def _from_current(row: Any) -> StoredResource:
     )
 
 
+# Built once: reads by id are the hottest path, and building a statement costs more
+# than running it.
+_BY_ID = select(*_CURRENT).where(
+    resource.c.res_type == bindparam("res_type"), resource.c.res_id == bindparam("res_id")
+)
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+
+
 def select_current(
     conn: Connection, res_type: str, res_id: str, *, for_update: bool = False
 ) -> StoredResource | None:
-    query = select(*_CURRENT).where(resource.c.res_type == res_type, resource.c.res_id == res_id)
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    query = _BY_ID_FOR_UPDATE if for_update and conn.dialect.name == "postgresql" else _BY_ID
+    row = conn.execute(query, {"res_type": res_type, "res_id": res_id}).first()
     return _from_current(row) if row else None
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -113,7 +114,8 @@ idx_date = _index_table(
     "idx_date",
     Column("low", DateTime, nullable=False),
     Column("high", DateTime, nullable=False),
-    keys=[["low"], ["high"]],
+    Column("long_range", Boolean, nullable=False, server_default=false()),  # search/dates.py
+    keys=[["low"], ["high"], ["long_range", "low"]],
 )
 
 idx_uri = _index_table(

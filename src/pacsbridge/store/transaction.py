@@ -322,7 +322,12 @@ class Store:
         self.search_limits = {"default_count": default_count, "max_count": max_count}
 
     @contextmanager
-    def reader(self) -> Iterator[Reader]:
+    def reader(self, *, single_statement: bool = False) -> Iterator[Reader]:
+        """A read-only view; ``single_statement`` skips BEGIN/COMMIT for one-query reads."""
+        if single_statement:
+            with self.database.reader.connect() as connection:
+                yield Reader(self, connection.execution_options(isolation_level="AUTOCOMMIT"))
+            return
         with self.database.reader.begin() as connection:
             yield Reader(self, connection)
 

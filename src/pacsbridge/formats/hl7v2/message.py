@@ -218,9 +218,10 @@ class Message:
 
         Raises ``ValueError`` for text that is no address.
         """
-        name, occurrence, n, component, subcomponent, repetition = _plans.get(address) or _plan(
-            address
-        )
+        try:
+            name, occurrence, n, component, subcomponent, repetition = _plans[address]
+        except KeyError:
+            name, occurrence, n, component, subcomponent, repetition = _plan(address)
         if occurrence == 1:
             try:
                 at = self._names.index(name)
@@ -231,7 +232,21 @@ class Message:
             if at < 0:
                 return ""
         segment = self._made[at] or self._segment_at(at)
-        return segment.value(n, component, subcomponent, repetition)
+        reading = self._reading
+        if n < 3 or not reading.plain:
+            return segment.value(n, component, subcomponent, repetition)
+        # Segment.value's shortcut for plain messages, inlined: here a call costs as much as
+        # the work, and profiles read every value by address.
+        try:
+            raw = segment._fields[n]
+        except IndexError:
+            return ""
+        if reading.component not in raw:
+            return raw if component == 1 and subcomponent == 1 and repetition == 1 else ""
+        parts = raw.split(reading.component)
+        if not 0 < component <= len(parts) or subcomponent != 1 or repetition != 1:
+            return ""
+        return parts[component - 1]
 
     @property
     def msh(self) -> Segment:

@@ -21,6 +21,7 @@ What cannot be read (no MSH at the start, separators that repeat or are letters)
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from ...errors import BadValue
@@ -61,6 +62,12 @@ def _is_segment_start(line: str, field_separator: str) -> bool:
         _seen_ids.add(name)
         return True
     return False
+
+
+@lru_cache(maxsize=64)
+def _line_not_a_segment(field: str) -> Callable[[str, int, int], re.Match[str] | None]:
+    """Finds a line end not followed by a segment id and a field (or another line end)."""
+    return re.compile(rf"\r(?![A-Z][A-Z0-9]{{2}}(?:{re.escape(field)}|\r|\Z))").search
 
 
 @lru_cache(maxsize=256)
@@ -120,27 +127,11 @@ def _read_separators(text: str) -> tuple[Separators, tuple[str, ...], str]:
 
 
 def _reading(separators: Separators, key: str, codec: str, plain: bool) -> _Reading:
-    """The reading of a message, shared by messages alike (making one costs more than a look)."""
-    if not key:
-        return _Reading(separators, codec, plain)
-    cache_key = (key, codec, plain)
-    found = _readings.get(cache_key)
-    if found is None:
-        found = _Reading(separators, codec, plain)
-        if len(_readings) < 1024:
-            _readings[cache_key] = found
-    return found
-
-
-def _is_plain(text: str, separators: Separators) -> bool:
-    """No repetition, subcomponent or escape character after MSH-2 (which holds them all)."""
-    body = text.find(separators.field, 4)
-    return (
-        body >= 0
-        and text.find(separators.repetition, body) < 0
-        and text.find(separators.subcomponent, body) < 0
-        and text.find(separators.escape, body) < 0
-    )
+    """A new reading, kept for the alike messages that follow (making one costs more)."""
+    reading = _Reading(separators, codec, plain)
+    if key and len(_readings) < 1024:
+        _readings[key, codec, plain] = reading
+    return reading
 
 
 def _no_msh(text: str) -> HL7ParseError:
@@ -173,20 +164,27 @@ def parse_message(text: str, *, codec: str | None = None) -> Message:
     separators, repairs, key = _read_separators(text)
     if "\n" in text:
         text = text.replace("\r\n", "\r").replace("\n", "\r")
+    field = separators.field
+    end = len(text) - 1 if text.endswith("\r") else len(text)
     lines = text.split("\r")
     if not lines[-1]:
         lines.pop()
-    field = separators.field
-    for line in lines:  # the usual case: every line starts a segment of a known name
-        if line[3:4] != field or line[:3] not in _seen_ids:
-            lines, notes = _careful_lines(lines, field, list(repairs))
-            break
-    else:
+    if _line_not_a_segment(field)(text, 0, end) is None:  # the usual case
         notes = list(repairs)
-    names = [line[:3] for line in lines]
+    else:
+        lines, notes = _careful_lines(lines, field, list(repairs))
     codec = codec or msh18_codec(lines[0], separators)
-    reading = _reading(separators, key, codec, _is_plain(text, separators))
-    return Message(lines, names, reading, notes)
+    body = text.find(field, 4)  # after MSH-2, which holds every separator
+    plain = (  # no repetition, subcomponent or escape character: values need less work
+        body >= 0
+        and text.find(separators.repetition, body) < 0
+        and text.find(separators.subcomponent, body) < 0
+        and text.find(separators.escape, body) < 0
+    )
+    reading = _readings.get((key, codec, plain)) if key else None
+    if reading is None:
+        reading = _reading(separators, key, codec, plain)
+    return Message(lines, [line[:3] for line in lines], reading, notes)
 
 
 def _careful_lines(lines: list[str], field: str, notes: list[str]) -> tuple[list[str], list[str]]:

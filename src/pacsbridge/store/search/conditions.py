@@ -6,7 +6,6 @@ and chains nest: ``pk IN (SELECT resource_pk FROM idx_… WHERE …)``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,17 +13,47 @@ from sqlalchemy import Table, and_, false, literal, not_, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from pacsbridge.errors import BadValue
-from pacsbridge.store.resources import utc_now
+from pacsbridge.store.search.dates import date_match, date_rows
 from pacsbridge.store.search.params import SearchParam
 from pacsbridge.store.search.parse import Criterion, Value
 from pacsbridge.store.search.values import (
-    date_range,
     decimal_range,
     normalize_string,
     parse_decimal,
     parse_reference,
 )
 from pacsbridge.store.tables import INDEX_TABLES, idx_reference, resource
+
+
+def search_conditions(res_type: str, criteria: list[Criterion]) -> list[ColumnElement[bool]]:
+    """Conditions for all criteria; criteria on one date parameter share one index query.
+
+    ``birthdate=ge1970&birthdate=lt1971`` then reads the index once, through the window
+    both bounds allow, instead of intersecting two half-tables of matches.
+    """
+    conditions, dates = [], {}
+    for criterion in criteria:
+        if _plain_date(criterion):
+            dates.setdefault(criterion.param.name, []).append(criterion)
+        else:
+            conditions.append(criterion_condition(criterion, res_type))
+    for group in dates.values():
+        conditions.append(resource.c.pk.in_(date_rows(res_type, group[0].param.name, group)))
+    return conditions
+
+
+def restricts_type(criterion: Criterion) -> bool:
+    """Whether the criterion's own subquery keeps to one resource type."""
+    if criterion.chain is not None:
+        return True
+    if criterion.param.name in ("_id", "_lastUpdated") or criterion.modifier == "not":
+        return False
+    return not (criterion.modifier == "missing" and criterion.values[0].text == "true")
+
+
+def _plain_date(criterion: Criterion) -> bool:
+    return (criterion.chain is None and criterion.param.type == "date"
+            and criterion.modifier is None and criterion.param.name != "_lastUpdated")  # fmt: skip
 
 
 def criterion_condition(criterion: Criterion, res_type: str) -> ColumnElement[bool]:
@@ -34,9 +63,11 @@ def criterion_condition(criterion: Criterion, res_type: str) -> ColumnElement[bo
     if param.name == "_id":
         return _on_id(criterion)
     if param.name == "_lastUpdated":
-        matched = [_date_match(v, resource.c.last_updated, resource.c.last_updated)
+        matched = [date_match(v, resource.c.last_updated, resource.c.last_updated)
                    for v in criterion.values]  # fmt: skip
         return or_(*matched)
+    if _plain_date(criterion):
+        return resource.c.pk.in_(date_rows(res_type, param.name, [criterion]))
     table = INDEX_TABLES[param.type]
     if criterion.modifier == "missing":
         has_any = resource.c.pk.in_(_rows_of(table, res_type, param))
@@ -94,7 +125,7 @@ def _value_condition(
     if kind == "reference":
         return _reference_match(param, modifier, value.text, table)
     if kind == "date":
-        return _date_match(value, table.c.low, table.c.high)
+        return date_match(value, table.c.low, table.c.high)
     if kind == "uri":
         return _uri_match(modifier, value.text, table)
     if kind == "number":
@@ -152,40 +183,6 @@ def _reference_match(
     by_url = table.c.url == url if url else None
     matches = [c for c in (by_target, by_url) if c is not None]
     return or_(*matches) if matches else false()
-
-
-def _date_match(value: Value, low: Any, high: Any) -> ColumnElement[bool]:
-    """R4 3.1.1.4.2: compare the value's implicit range with the resource's range."""
-    v_low, v_high = date_range(value.text)
-    within = and_(low >= v_low, high <= v_high)
-    prefix = value.prefix
-    if prefix == "eq":
-        return within
-    if prefix == "ne":
-        return not_(within)
-    if prefix == "gt":
-        return high > v_high
-    if prefix == "lt":
-        return low < v_low
-    if prefix == "ge":
-        return or_(high > v_high, within)
-    if prefix == "le":
-        return or_(low < v_low, within)
-    if prefix == "sa":
-        return low > v_high
-    if prefix == "eb":
-        return high < v_low
-    # ap: within 10% of the distance to now, at least a day (R4 leaves the amount open).
-    gap = max(abs(utc_now() - v_low) * 0.1, timedelta(days=1))
-    return and_(low <= _shift(v_high, gap), high >= _shift(v_low, -gap))
-
-
-def _shift(moment: datetime, by: timedelta) -> datetime:
-    """``moment + by``, held inside the datetime range instead of overflowing."""
-    try:
-        return moment + by
-    except OverflowError:
-        return datetime.max if by > timedelta(0) else datetime.min
 
 
 def _number_match(value: Value, column: Any) -> ColumnElement[bool]:

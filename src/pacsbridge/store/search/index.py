@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import Connection
 
+from pacsbridge.store.search.dates import is_long
 from pacsbridge.store.search.extract import IndexRows, extract
 from pacsbridge.store.search.params import SearchRegistry
 from pacsbridge.store.tables import INDEX_TABLES, INDEXED_STRING_LENGTH
@@ -33,7 +34,10 @@ def _rows(pk: int, res_type: str, rows: IndexRows) -> dict[str, list[dict[str, A
             {**base, "param": p, "target_type": t, "target_id": i, "url": url}
             for p, t, i, url in rows.references
         ],
-        "date": [{**base, "param": p, "low": low, "high": high} for p, low, high in rows.dates],
+        "date": [
+            {**base, "param": p, "low": low, "high": high, "long_range": is_long(low, high)}
+            for p, low, high in rows.dates
+        ],
         "uri": [{**base, "param": p, "uri": uri} for p, uri in rows.uris],
         "number": [{**base, "param": p, "value": value} for p, value in rows.numbers],
         "quantity": [

@@ -19,7 +19,7 @@ from sqlalchemy.sql import ColumnElement
 
 from pacsbridge.store.cursor import decode_cursor, encode_cursor
 from pacsbridge.store.resources import StoredResource, select_current_by_pks
-from pacsbridge.store.search.conditions import criterion_condition
+from pacsbridge.store.search.conditions import restricts_type, search_conditions
 from pacsbridge.store.search.params import SearchRegistry
 from pacsbridge.store.search.parse import Include, SearchRequest, SortKey
 from pacsbridge.store.tables import INDEX_TABLES, idx_reference, resource
@@ -38,13 +38,16 @@ class SearchResult:
 
 
 def matching_pks(request: SearchRequest) -> ColumnElement[bool]:
-    """The WHERE clause on ``resource`` for the request's criteria."""
-    conditions: list[ColumnElement[bool]] = [
-        resource.c.res_type == request.resource_type,
-        resource.c.deleted.is_(False),
-    ]
-    conditions += [criterion_condition(c, request.resource_type) for c in request.criteria]
-    return and_(*conditions)
+    """The WHERE clause on ``resource`` for the request's criteria.
+
+    With criteria, the resource type is left to them (each index subquery names it), so
+    that SQLite looks the matches up by primary key instead of scanning every resource
+    of the type through the type index.
+    """
+    conditions = search_conditions(request.resource_type, request.criteria)
+    if not any(restricts_type(c) for c in request.criteria):
+        conditions.append(resource.c.res_type == request.resource_type)
+    return and_(resource.c.deleted.is_(False), *conditions)
 
 
 def count_matches(conn: Connection, request: SearchRequest) -> int:
