@@ -25,8 +25,8 @@ from pacsbridge.hl7v2.listener import MllpListener
 from pacsbridge.hl7v2.receive import Receiver
 from pacsbridge.ops.health import health_endpoint
 from pacsbridge.ops.logging import configure_logging
+from pacsbridge.ops.maintenance import maintenance_loop
 from pacsbridge.ops.metrics import Metrics, MetricsMiddleware
-from pacsbridge.ops.retention import retention_loop
 from pacsbridge.rules import RULES
 from pacsbridge.store import Hooks, Store, open_database
 from pacsbridge.store.migrate import upgrade
@@ -87,7 +87,7 @@ async def run(settings: Settings) -> None:
     listener = MllpListener(Receiver(store, settings.partners), settings)
     app = build_http_app(settings, store, listeners={"mllp": listener})
     await listener.start(settings.host, settings.mllp_port)
-    retention = asyncio.create_task(retention_loop(store, settings.message_retention_days))
+    maintenance = asyncio.create_task(maintenance_loop(store, settings.message_retention_days))
     log.info(
         "pacsbridge %s ready: FHIR at http://%s:%d/fhir/R4, MLLP on port %d, database %s",
         __version__, settings.host, settings.http_port, settings.mllp_port,
@@ -105,6 +105,6 @@ async def run(settings: Settings) -> None:
     try:
         await uvicorn.Server(config).serve()
     finally:
-        retention.cancel()
+        maintenance.cancel()
         await listener.stop()
         store.database.dispose()

@@ -9,7 +9,7 @@ import pytest
 
 from pacsbridge.app import build_store
 from pacsbridge.config import Settings
-from pacsbridge.ops.retention import purge_once
+from pacsbridge.ops.maintenance import purge_once
 from pacsbridge.store.message_log import (
     AlreadyReceived,
     MessageFacts,
@@ -62,3 +62,15 @@ def test_retention_deletes_old_messages_and_frees_the_file_space(tmp_path):
     assert purge_once(store, days=1) == 40
     assert path.stat().st_size < full / 4
     store.database.dispose()
+
+
+def test_analyze_gives_the_planner_statistics(store, unique):
+    with store.transaction() as transaction:
+        transaction.create({"resourceType": "Patient", "identifier": [{"value": unique}]})
+    store.database.analyze()
+    with store.reader() as reader:
+        if store.database.is_postgresql:
+            query = "SELECT count(*) FROM pg_stats WHERE tablename = 'idx_token'"
+        else:
+            query = "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'idx_token'"
+        assert reader.connection.exec_driver_sql(query).scalar() > 0

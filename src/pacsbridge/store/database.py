@@ -62,6 +62,20 @@ class Database:
         finally:
             raw.close()
 
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics (``ANALYZE``)."""
+        with self.writer.connect() as connection:
+            if self.is_postgresql:
+                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    "ANALYZE"
+                )
+                return
+        raw = self.writer.raw_connection()
+        try:
+            raw.driver_connection.executescript("ANALYZE;")
+        finally:
+            raw.close()
+
     def ping(self) -> None:
         with self.reader.connect() as connection:
             connection.execute(text("SELECT 1"))
