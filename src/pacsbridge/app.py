@@ -39,7 +39,9 @@ def build_store(settings: Settings) -> Store:
     """Open and migrate the database; the store with every rule registered."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = open_database(
-        settings.effective_database_url(), pool_size=settings.database_pool_size
+        settings.effective_database_url(),
+        pool_size=settings.database_pool_size,
+        synchronous=settings.sqlite_synchronous,
     )
     upgrade(database)
     hooks = Hooks()

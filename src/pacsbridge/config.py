@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     max_bundle_entries: int = Field(default=1000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        default="full",
+        description="full: every commit reaches the disk before the ACK (survives power loss);"
+        " normal: WAL commits survive a killed process but not a power loss, and are faster",
+    )
     mllp_max_frame_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     mllp_idle_timeout_seconds: float = Field(default=300.0, gt=0)
     mllp_tls_certificate: Path | None = None

@@ -94,12 +94,12 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def open_database(url: str, *, pool_size: int = 10) -> Database:
+def open_database(url: str, *, pool_size: int = 10, synchronous: str = "full") -> Database:
     """Engines for ``url``; the SQLite file's folder is created when missing."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _open_sqlite(url, parsed.database, pool_size)
+        return _open_sqlite(url, parsed.database, pool_size, synchronous)
     if parsed.get_backend_name() == "postgresql":
         engine = create_engine(
             url,
@@ -112,19 +112,22 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///… or postgresql://…")
 
 
-def _open_sqlite(url: str, path: str | None, pool_size: int) -> Database:
+def _open_sqlite(url: str, path: str | None, pool_size: int, synchronous: str) -> Database:
     if not path or path == ":memory:":
         raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     reader = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, **options)
     writer = create_engine(url, pool_size=2, max_overflow=8, **options)
-    _configure_sqlite(reader, begin="BEGIN")
-    _configure_sqlite(writer, begin="BEGIN IMMEDIATE")
+    _configure_sqlite(reader, begin="BEGIN", synchronous=synchronous)
+    _configure_sqlite(writer, begin="BEGIN IMMEDIATE", synchronous=synchronous)
     return Database(reader=reader, writer=writer, url=url)
 
 
-def _configure_sqlite(engine: Engine, *, begin: str) -> None:
+def _configure_sqlite(engine: Engine, *, begin: str, synchronous: str) -> None:
+    if synchronous.upper() not in ("FULL", "NORMAL"):
+        raise ValueError(f"sqlite synchronous must be full or normal, not {synchronous!r}")
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).
@@ -132,7 +135,7 @@ def _configure_sqlite(engine: Engine, *, begin: str) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")  # new files: purges can free space
         cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
-        cursor.execute("PRAGMA synchronous=FULL")  # an ACK promises the message is on disk
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")  # FULL: an ACK is on disk
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA cache_size=-65536")

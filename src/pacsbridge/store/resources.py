@@ -82,6 +82,18 @@ _BY_ID = select(*_CURRENT).where(
     resource.c.res_type == bindparam("res_type"), resource.c.res_id == bindparam("res_id")
 )
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_INSERT_RESOURCE = insert(resource).returning(resource.c.pk)
+_INSERT_VERSION = insert(resource_version)
+_UPDATE_RESOURCE = (
+    update(resource)
+    .where(resource.c.pk == bindparam("b_pk"), resource.c.version_id == bindparam("b_guard"))
+    .values(
+        version_id=bindparam("version_id"),
+        last_updated=bindparam("last_updated"),
+        deleted=bindparam("deleted"),
+        content=bindparam("content"),
+    )
+)
 
 
 def select_current(
@@ -134,18 +146,9 @@ def insert_resource(
 ) -> StoredResource:
     res_type = body["resourceType"]
     content = stamp(body, res_id, 1, moment)
-    pk = conn.execute(
-        insert(resource)
-        .values(
-            res_type=res_type,
-            res_id=res_id,
-            version_id=1,
-            last_updated=moment,
-            deleted=False,
-            content=content,
-        )
-        .returning(resource.c.pk)
-    ).scalar_one()
+    values = {"res_type": res_type, "res_id": res_id, "version_id": 1,
+              "last_updated": moment, "deleted": False, "content": content}  # fmt: skip
+    pk = conn.execute(_INSERT_RESOURCE, values).scalar_one()
     stored = StoredResource(pk, res_type, res_id, 1, moment, False, content, method)
     _append_version(conn, stored)
     return stored
@@ -164,10 +167,10 @@ def replace_resource(
     content = stamp(body, current.id, version_id, moment) if body is not None else None
     guard = expected_version if expected_version is not None else current.version_id
     result = conn.execute(
-        update(resource)
-        .where(resource.c.pk == current.pk, resource.c.version_id == guard)
-        .values(version_id=version_id, last_updated=moment, deleted=body is None, content=content)
-    )
+        _UPDATE_RESOURCE,
+        {"b_pk": current.pk, "b_guard": guard, "version_id": version_id,
+         "last_updated": moment, "deleted": body is None, "content": content},
+    )  # fmt: skip
     if result.rowcount != 1:
         raise VersionConflict(
             f"{current.type}/{current.id} is no longer at version {guard}: it changed meanwhile",
@@ -182,16 +185,11 @@ def replace_resource(
 
 def _append_version(conn: Connection, stored: StoredResource) -> None:
     conn.execute(
-        insert(resource_version).values(
-            resource_pk=stored.pk,
-            res_type=stored.type,
-            res_id=stored.id,
-            version_id=stored.version_id,
-            last_updated=stored.last_updated,
-            method=stored.method,
-            content=stored.content,
-        )
-    )
+        _INSERT_VERSION,
+        {"resource_pk": stored.pk, "res_type": stored.type, "res_id": stored.id,
+         "version_id": stored.version_id, "last_updated": stored.last_updated,
+         "method": stored.method, "content": stored.content},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from pacsbridge.errors import (
@@ -39,6 +40,7 @@ from pacsbridge.store.search.index import clear_index, write_index
 from pacsbridge.store.search.params import SearchRegistry
 from pacsbridge.store.search.parse import SearchRequest, parse_search
 from pacsbridge.store.search.query import SearchResult, find_pks, run_search
+from pacsbridge.store.tables import INDEXED_STRING_LENGTH, idx_token, resource
 
 STORED_TYPES = frozenset({
     "Patient", "ServiceRequest", "Appointment", "ImagingStudy", "DiagnosticReport",
@@ -48,6 +50,19 @@ STORED_TYPES = frozenset({
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 MAX_HOOK_CHANGES = 10_000
+
+_BY_IDENTIFIER = (
+    select(resource.c.res_id)
+    .join(idx_token, idx_token.c.resource_pk == resource.c.pk)
+    .where(
+        idx_token.c.res_type == bindparam("res_type"),
+        idx_token.c.param == "identifier",
+        idx_token.c.code == bindparam("code"),
+        resource.c.deleted.is_(False),
+    )
+    .limit(bindparam("limit"))
+)
+_BY_IDENTIFIER_SYSTEM = _BY_IDENTIFIER.where(idx_token.c.system == bindparam("system"))
 
 
 @dataclass(frozen=True)
@@ -231,6 +246,21 @@ class Transaction(Reader):
             if stored is not None:
                 deleted.append(stored)
         return deleted
+
+    def find_by_identifier(
+        self, res_type: str, value: str, system: str | None = None, limit: int = 10
+    ) -> list[str]:
+        """Ids of resources with this identifier value (and system, when given).
+
+        The common lookup of the HL7 face, on a prebuilt statement: the same as
+        ``identifier=[system|]value`` but without parsing and building a search.
+        """
+        statement = _BY_IDENTIFIER_SYSTEM if system is not None else _BY_IDENTIFIER
+        rows = self.connection.execute(
+            statement, {"res_type": res_type, "code": value[:INDEXED_STRING_LENGTH],
+                        "system": system, "limit": limit},
+        )  # fmt: skip
+        return list(dict.fromkeys(rows.scalars()))
 
     def resolve_ids(self, res_type: str, criteria: str) -> list[str]:
         """Ids matching ``criteria`` (for conditional references in transactions)."""

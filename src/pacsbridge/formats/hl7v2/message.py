@@ -26,11 +26,9 @@ class Segment:
 
     __slots__ = ("name", "_fields", "_reading")
 
-    def __init__(self, line: str, reading: _Reading) -> None:
-        fields = line.split(reading.separators.field)
-        name = self.name = fields[0]
-        if name in HEADER_SEGMENTS:
-            fields.insert(1, reading.separators.field)  # MSH-1 is the separator itself
+    def __init__(self, fields: list[str], reading: _Reading) -> None:
+        """``fields``: the name, then field 1, 2, ... as escaped text (MSH-1 included)."""
+        self.name = fields[0]
         self._fields = fields
         self._reading = reading
 
@@ -148,7 +146,7 @@ class Message:
     message log.
     """
 
-    __slots__ = ("notes", "_lines", "_names", "_reading", "_made")
+    __slots__ = ("notes", "_lines", "_names", "_reading", "_fields", "_made")
 
     def __init__(
         self, lines: list[str], names: list[str], reading: _Reading, notes: list[str]
@@ -158,6 +156,7 @@ class Message:
         self._lines = lines
         self._names = names
         self._reading = reading
+        self._fields: list[list[str] | None] = [None] * len(lines)  # each line's, once split
         self._made: list[Segment | None] = [None] * len(lines)
 
     @property
@@ -169,10 +168,26 @@ class Message:
         """The Python codec of the message's text, used for escaped hex bytes."""
         return self._reading.codec
 
+    def _fields_at(self, i: int) -> list[str]:
+        """Line ``i`` split into its name and fields, numbered as the standard numbers them."""
+        fields = self._fields[i]
+        if fields is None:
+            field = self._reading.separators.field
+            fields = self._fields[i] = self._lines[i].split(field)
+            if fields[0] in HEADER_SEGMENTS:
+                fields.insert(1, field)  # MSH-1 is the separator itself
+        return fields
+
     def _segment_at(self, i: int) -> Segment:
         segment = self._made[i]
         if segment is None:
-            segment = self._made[i] = Segment(self._lines[i], self._reading)
+            fields = self._fields[i]
+            if fields is None:  # _fields_at(i), inlined: segments are made on every read path
+                field = self._reading.separators.field
+                fields = self._fields[i] = self._lines[i].split(field)
+                if fields[0] in HEADER_SEGMENTS:
+                    fields.insert(1, field)
+            segment = self._made[i] = Segment(fields, self._reading)
         return segment
 
     def _position(self, name: str, occurrence: int) -> int:
@@ -231,14 +246,14 @@ class Message:
             at = self._position(name, occurrence)
             if at < 0:
                 return ""
-        segment = self._made[at] or self._segment_at(at)
         reading = self._reading
         if n < 3 or not reading.plain:
+            segment = self._made[at] or self._segment_at(at)
             return segment.value(n, component, subcomponent, repetition)
         # Segment.value's shortcut for plain messages, inlined: here a call costs as much as
         # the work, and profiles read every value by address.
         try:
-            raw = segment._fields[n]
+            raw = (self._fields[at] or self._fields_at(at))[n]
         except IndexError:
             return ""
         if reading.component not in raw:

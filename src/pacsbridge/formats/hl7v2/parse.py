@@ -65,9 +65,9 @@ def _is_segment_start(line: str, field_separator: str) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _line_not_a_segment(field: str) -> Callable[[str, int, int], re.Match[str] | None]:
-    """Finds a line end not followed by a segment id and a field (or another line end)."""
-    return re.compile(rf"\r(?![A-Z][A-Z0-9]{{2}}(?:{re.escape(field)}|\r|\Z))").search
+def _segment_names(field: str) -> Callable[[str, int, int], list[str]]:
+    """Finds the segment ids (HL7 v2.5.1 ch. 2, 2.5.2) after line ends, where a field follows."""
+    return re.compile(rf"\r([A-Z][A-Z0-9]{{2}})(?={re.escape(field)}|\r|\Z)").findall
 
 
 @lru_cache(maxsize=256)
@@ -169,10 +169,13 @@ def parse_message(text: str, *, codec: str | None = None) -> Message:
     lines = text.split("\r")
     if not lines[-1]:
         lines.pop()
-    if _line_not_a_segment(field)(text, 0, end) is None:  # the usual case
+    names = _segment_names(field)(text, 0, end)  # of the lines after MSH that start a segment
+    if len(names) == len(lines) - 1:  # the usual case: all of them
+        names.insert(0, "MSH")
         notes = list(repairs)
     else:
         lines, notes = _careful_lines(lines, field, list(repairs))
+        names = [line[:3] for line in lines]
     codec = codec or msh18_codec(lines[0], separators)
     body = text.find(field, 4)  # after MSH-2, which holds every separator
     plain = (  # no repetition, subcomponent or escape character: values need less work
@@ -184,7 +187,7 @@ def parse_message(text: str, *, codec: str | None = None) -> Message:
     reading = _readings.get((key, codec, plain)) if key else None
     if reading is None:
         reading = _reading(separators, key, codec, plain)
-    return Message(lines, [line[:3] for line in lines], reading, notes)
+    return Message(lines, names, reading, notes)
 
 
 def _careful_lines(lines: list[str], field: str, notes: list[str]) -> tuple[list[str], list[str]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 from pacsbridge.errors import UnknownKey
 from pacsbridge.formats.fhir.imaging_order import (
@@ -119,7 +118,7 @@ def find_by_identifier(
 ) -> StoredResource | None:
     if not value:
         return None
-    for res_id in transaction.resolve_ids("ServiceRequest", urlencode([("identifier", value)])):
+    for res_id in transaction.find_by_identifier("ServiceRequest", value):
         stored = transaction.read("ServiceRequest", res_id)
         typed = identifier_of_type(stored.resource, code)
         if typed is not None and typed.get("value") == value:

@@ -8,7 +8,6 @@ Observations, an embedded document (OBX ED, base64) the ``presentedForm``.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from pacsbridge.errors import BadValue
 from pacsbridge.formats.hl7v2.message import Message, Segment
@@ -181,8 +180,9 @@ def _observation(
 def _store_report(transaction: Transaction, report: dict[str, Any], identifier: str | None) -> Any:
     """A report already received (same identifier) is updated: corrections replace it."""
     if identifier:
-        criteria = urlencode([("identifier", f"urn:pacsbridge:report|{identifier}")])
-        found = transaction.resolve_ids("DiagnosticReport", criteria)
+        found = transaction.find_by_identifier(
+            "DiagnosticReport", identifier, "urn:pacsbridge:report"
+        )
         if found:
             return transaction.update({**report, "id": found[0]})[0]
     return transaction.create(report)

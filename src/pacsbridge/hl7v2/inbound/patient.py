@@ -106,7 +106,7 @@ def upsert_patient(
         raise MissingField("the message has no PID segment", "PID")
     body = patient_body(pid, partner)
     key = patient_key(pid, partner)
-    found = transaction.resolve_ids("Patient", key.criteria)
+    found = transaction.find_by_identifier("Patient", key.value, key.system)
     if not found:
         return transaction.create(body)
     current = transaction.read("Patient", found[0]).resource
@@ -129,7 +129,7 @@ def _merge_identifiers(current: dict[str, Any], body: dict[str, Any]) -> list[di
 
 
 def find_patient(transaction: Transaction, key: PatientKey) -> StoredResource | None:
-    found = transaction.resolve_ids("Patient", key.criteria)
+    found = transaction.find_by_identifier("Patient", key.value, key.system)
     return transaction.read("Patient", found[0]) if found else None
 
 

@@ -8,7 +8,6 @@ order, and its start becomes the order's ``occurrenceDateTime``, so the worklist
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from pacsbridge.errors import BadValue, MissingField, UnknownKey
 from pacsbridge.formats.hl7v2.message import Message, Segment
@@ -75,7 +74,7 @@ def apply_siu(transaction: Transaction, message: Message, partner: Partner) -> A
 def _find_appointment(transaction: Transaction, placer: str, filler: str) -> StoredResource | None:
     for value in (placer, filler):
         if value:
-            found = transaction.resolve_ids("Appointment", urlencode([("identifier", value)]))
+            found = transaction.find_by_identifier("Appointment", value)
             if found:
                 return transaction.read("Appointment", found[0])
     return None

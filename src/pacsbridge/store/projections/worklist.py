@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from pacsbridge.formats.fhir.imaging_order import (
@@ -36,6 +36,10 @@ SCHEMES = {
     "http://www.radlex.org": "RADLEX",
 }
 CANCELLED = {"revoked", "entered-in-error"}
+_UPDATE_ROW = update(worklist_item).where(
+    worklist_item.c.service_request_id == bindparam("b_order")
+)
+_INSERT_ROW = insert(worklist_item)
 
 
 def project_worklist(transaction: Transaction, change: Change) -> None:
@@ -63,8 +67,8 @@ def _project_order(connection: Connection, order_id: str, order: dict[str, Any] 
         connection.execute(delete(worklist_item).where(keyed))
         return
     row = _fitted(worklist_row(connection, order_id, order))
-    if connection.execute(update(worklist_item).where(keyed).values(**row)).rowcount == 0:
-        connection.execute(insert(worklist_item).values(service_request_id=order_id, **row))
+    if connection.execute(_UPDATE_ROW, {**row, "b_order": order_id}).rowcount == 0:
+        connection.execute(_INSERT_ROW, {**row, "service_request_id": order_id})
 
 
 def _fitted(row: dict[str, Any]) -> dict[str, Any]:

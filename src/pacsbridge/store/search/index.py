@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.engine import Connection
 
 from pacsbridge.store.search.dates import is_long
@@ -47,9 +47,14 @@ def _rows(pk: int, res_type: str, rows: IndexRows) -> dict[str, list[dict[str, A
     }
 
 
+# Built once: every write runs them.
+_CLEAR = [delete(t).where(t.c.resource_pk == bindparam("pk")) for t in INDEX_TABLES.values()]
+_INSERT = {kind: insert(table) for kind, table in INDEX_TABLES.items()}
+
+
 def clear_index(conn: Connection, pk: int) -> None:
-    for table in INDEX_TABLES.values():
-        conn.execute(delete(table).where(table.c.resource_pk == pk))
+    for statement in _CLEAR:
+        conn.execute(statement, {"pk": pk})
 
 
 def write_index(
@@ -67,4 +72,4 @@ def write_index(
     rows = extract(body, registry.for_resource(res_type))
     for kind, values in _rows(pk, res_type, rows).items():
         if values:
-            conn.execute(insert(INDEX_TABLES[kind]), values)
+            conn.execute(_INSERT[kind], values)
