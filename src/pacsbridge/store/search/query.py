@@ -66,9 +66,8 @@ def run_search(conn: Connection, request: SearchRequest, registry: SearchRegistr
     want_total = request.total in ("accurate", "estimate") or (
         request.total is None and request.cursor is None
     )
-    total = count_matches(conn, request) if want_total or request.summary == "count" else None
     if request.summary == "count":
-        return SearchResult([], total=total)
+        return SearchResult([], total=count_matches(conn, request))
     keys = _sort_keys(request.sort)
     inner = select(
         resource.c.pk.label("pk"), *(expr.label(f"k{n}") for n, (expr, _) in enumerate(keys))
@@ -82,6 +81,9 @@ def run_search(conn: Connection, request: SearchRequest, registry: SearchRegistr
     rows = conn.execute(query.limit(request.count + 1)).all()
     more = len(rows) > request.count
     rows = rows[: request.count]
+    total = None
+    if want_total:  # a first page that holds every match needs no second query to count
+        total = len(rows) if not more and not request.cursor else count_matches(conn, request)
     matches = select_current_by_pks(conn, [row[-1] for row in rows])
     next_cursor = encode_cursor(list(rows[-1])) if more and rows else None
     included = resolve_includes(conn, request, matches, registry) if request.has_includes else []
