@@ -35,10 +35,6 @@ class PatientKey:
     system: str
     value: str
 
-    @property
-    def criteria(self) -> str:
-        return f"identifier={self.system}|{self.value}"
-
 
 def identifier(cx: Field, partner: Partner) -> dict[str, Any]:
     """CX: id^check^scheme^authority(HD: namespace&universal&type)^type code."""
