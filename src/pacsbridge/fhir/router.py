@@ -13,12 +13,13 @@ from urllib.parse import parse_qsl
 
 import orjson
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from pacsbridge.config import Settings
-from pacsbridge.errors import BadValue, TooCostly
+from pacsbridge.errors import BadValue, TooCostly, UnknownKey
 from pacsbridge.fhir.bundles import process_bundle
 from pacsbridge.fhir.capability import capability_statement
 from pacsbridge.fhir.interactions import FhirRequest, FhirResponse, StoreAccess, dispatch
@@ -80,6 +81,14 @@ class FhirEndpoints:
             return await run_in_threadpool(dispatch, StoreAccess(self.store), fhir_request)
 
         return await self._answer(request, work)
+
+    async def unknown(self, request: Request) -> Response:
+        """Any other path: a FHIR answer (404 OperationOutcome), not a bare page."""
+
+        async def work(fhir_request: FhirRequest) -> FhirResponse:
+            raise UnknownKey(f"{request.url.path} is not a FHIR endpoint here")
+
+        return await self._answer(request, work, read_body=False)
 
     async def search_post(self, request: Request) -> Response:
         """``POST [type]/_search``: form-encoded parameters, merged with the URL's."""
@@ -151,14 +160,42 @@ def _response(answer: FhirResponse, fmt: Format, pretty: bool, method: str) -> R
 def fhir_routes(endpoints: FhirEndpoints) -> list[BaseRoute]:
     """The FHIR REST URL space under the mount point (R4 http.html, 3.1.0.1.1)."""
     e = endpoints
+    # The hottest route first; FHIR ids never hold "_", so "/Patient/_history" is not an id.
     return [
+        Route("/{type:fhirtype}/{id:fhirid}", e.interaction, methods=ALL_METHODS),
+        Route("/{type:fhirtype}", e.interaction, methods=ALL_METHODS),
         Route("/metadata", e.metadata, methods=["GET", "HEAD"]),
         Route("/", e.system, methods=ALL_METHODS),
         Route("/_history", e.interaction, methods=["GET", "HEAD"]),
-        Route("/{type}/_search", e.search_post, methods=["POST"]),
-        Route("/{type}/_history", e.interaction, methods=["GET", "HEAD"]),
-        Route("/{type}/{id}/_history/{vid}", e.interaction, methods=["GET", "HEAD"]),
-        Route("/{type}/{id}/_history", e.interaction, methods=["GET", "HEAD"]),
-        Route("/{type}/{id}", e.interaction, methods=ALL_METHODS),
-        Route("/{type}", e.interaction, methods=ALL_METHODS),
+        Route("/{type:fhirtype}/_search", e.search_post, methods=["POST"]),
+        Route("/{type:fhirtype}/_history", e.interaction, methods=["GET", "HEAD"]),
+        Route(
+            "/{type:fhirtype}/{id:fhirid}/_history/{vid}", e.interaction, methods=["GET", "HEAD"]
+        ),  # fmt: skip
+        Route("/{type:fhirtype}/{id:fhirid}/_history", e.interaction, methods=["GET", "HEAD"]),
+        Route("/{rest:path}", e.unknown, methods=ALL_METHODS),
     ]
+
+
+class _FhirType(Convertor[str]):
+    regex = "[A-Z][A-Za-z]{1,63}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+class _FhirId(Convertor[str]):
+    regex = "[A-Za-z0-9\\-.]{1,64}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("fhirtype", _FhirType())
+register_url_convertor("fhirid", _FhirId())

@@ -24,6 +24,7 @@ class Database:
     reader: Engine
     writer: Engine
     url: str
+    single: Engine  # autocommit: one-statement reads, no BEGIN/COMMIT round trips
 
     @property
     def dialect(self) -> str:
@@ -81,9 +82,8 @@ class Database:
             connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
-        self.reader.dispose()
-        if self.writer is not self.reader:
-            self.writer.dispose()
+        for engine in {self.reader, self.writer, self.single}:
+            engine.dispose()
 
 
 def normalize_url(url: str) -> str:
@@ -102,13 +102,13 @@ def open_database(url: str, *, pool_size: int = 10, synchronous: str = "full") -
         return _open_sqlite(url, parsed.database, pool_size, synchronous)
     if parsed.get_backend_name() == "postgresql":
         engine = create_engine(
-            url,
-            pool_size=pool_size,
-            max_overflow=pool_size * 2,
-            pool_pre_ping=True,
-            json_serializer=None,
+            url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
         )
-        return Database(reader=engine, writer=engine, url=url)
+        single = create_engine(
+            url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+            isolation_level="AUTOCOMMIT",
+        )  # fmt: skip
+        return Database(reader=engine, writer=engine, url=url, single=single)
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///… or postgresql://…")
 
 
@@ -119,12 +119,15 @@ def _open_sqlite(url: str, path: str | None, pool_size: int, synchronous: str) -
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     reader = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, **options)
     writer = create_engine(url, pool_size=2, max_overflow=8, **options)
+    single = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, **options)
     _configure_sqlite(reader, begin="BEGIN", synchronous=synchronous)
     _configure_sqlite(writer, begin="BEGIN IMMEDIATE", synchronous=synchronous)
-    return Database(reader=reader, writer=writer, url=url)
+    _configure_sqlite(single, begin=None, synchronous=synchronous)
+    return Database(reader=reader, writer=writer, url=url, single=single)
 
 
-def _configure_sqlite(engine: Engine, *, begin: str, synchronous: str) -> None:
+def _configure_sqlite(engine: Engine, *, begin: str | None, synchronous: str) -> None:
+    """Pragmas on every connection; ``begin`` None leaves statements in autocommit."""
     if synchronous.upper() not in ("FULL", "NORMAL"):
         raise ValueError(f"sqlite synchronous must be full or normal, not {synchronous!r}")
 
@@ -141,8 +144,9 @@ def _configure_sqlite(engine: Engine, *, begin: str, synchronous: str) -> None:
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
 
+    if begin is None:
+        return  # a single statement is atomic in SQLite by itself
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-            return  # a single-statement read: SQLite makes it atomic by itself
         connection.exec_driver_sql(begin)

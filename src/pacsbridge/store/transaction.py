@@ -355,8 +355,8 @@ class Store:
     def reader(self, *, single_statement: bool = False) -> Iterator[Reader]:
         """A read-only view; ``single_statement`` skips BEGIN/COMMIT for one-query reads."""
         if single_statement:
-            with self.database.reader.connect() as connection:
-                yield Reader(self, connection.execution_options(isolation_level="AUTOCOMMIT"))
+            with self.database.single.connect() as connection:
+                yield Reader(self, connection)
             return
         with self.database.reader.begin() as connection:
             yield Reader(self, connection)
