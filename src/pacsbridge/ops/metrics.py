@@ -6,6 +6,7 @@ as in the tests, keep their own counts.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -66,10 +67,13 @@ class MetricsMiddleware:
             self.metrics.http_duration.labels(method, route).observe(time.perf_counter() - started)
 
 
+_CONVERTOR = re.compile(r":\w+}")  # "{id:fhirid}" is labelled "{id}"
+
+
 def _route_template(scope: Scope) -> str:
     """The matched route's path template, as Starlette left it in the scope (no re-match)."""
     route = scope.get("route")
     path = getattr(route, "path", None)
     if path is None:
         return "other"
-    return scope.get("root_path", "") + path
+    return scope.get("root_path", "") + _CONVERTOR.sub("}", path)
