@@ -21,6 +21,7 @@ from pacsbridge.store.resources import utc_now
 from pacsbridge.store.tables import hl7_message
 
 FINAL_OUTCOMES = frozenset({"AA", "AE", "CA", "CE"})
+_INSERT_MESSAGE = insert(hl7_message).returning(hl7_message.c.pk)
 
 
 class AlreadyReceived(DuplicateKey):
@@ -107,15 +108,10 @@ def _insert(
     connection: Connection, values: dict[str, Any], raw: bytes, ack: bytes | None, outcome: str,
     error: str | None, resources: list[str] | None, direction: str, key: str | None,
 ) -> int:  # fmt: skip
-    return connection.execute(
-        insert(hl7_message)
-        .values(
-            received_at=utc_now(), direction=direction, outcome=outcome, error=error,
-            resources=orjson.dumps(resources).decode() if resources else None,
-            raw=raw, ack=ack, dedup_key=key, **values,
-        )
-        .returning(hl7_message.c.pk)
-    ).scalar_one()  # fmt: skip
+    row = {"received_at": utc_now(), "direction": direction, "outcome": outcome, "error": error,
+           "resources": orjson.dumps(resources).decode() if resources else None,
+           "raw": raw, "ack": ack, "dedup_key": key, **values}  # fmt: skip
+    return connection.execute(_INSERT_MESSAGE, row).scalar_one()
 
 
 def _cut(value: str | None) -> str | None:

@@ -95,12 +95,15 @@ class Reader:
         self.connection = connection
 
     def read(self, res_type: str, res_id: str) -> rows.StoredResource:
-        stored = rows.select_current(self.connection, res_type, res_id)
+        stored = self._cached(res_type, res_id)
         if stored is None:
             raise UnknownKey(f"{res_type}/{res_id} is not known", f"{res_type}/{res_id}")
         if stored.deleted:
             raise Gone(f"{res_type}/{res_id} was deleted", f"{res_type}/{res_id}")
         return stored
+
+    def _cached(self, res_type: str, res_id: str) -> rows.StoredResource | None:
+        return rows.select_current(self.connection, res_type, res_id)
 
     def vread(self, res_type: str, res_id: str, version_id: int) -> rows.StoredResource:
         stored = rows.select_version(self.connection, res_type, res_id, version_id)
@@ -148,8 +151,19 @@ class Transaction(Reader):
     def __init__(self, store: Store, connection: Connection) -> None:
         super().__init__(store, connection)
         self._pending: list[Change] = []
+        # Current versions read or written in this transaction: a message touches the same
+        # Patient several times (lookup, update, worklist row). Emptied on savepoint rollback.
+        self._current: dict[tuple[str, str], rows.StoredResource] = {}
         self._handled = 0
         self.now = rows.utc_now() - timedelta(microseconds=1)
+
+    def _cached(self, res_type: str, res_id: str) -> rows.StoredResource | None:
+        stored = self._current.get((res_type, res_id))
+        if stored is None:
+            stored = rows.select_current(self.connection, res_type, res_id)
+            if stored is not None:
+                self._current[(res_type, res_id)] = stored
+        return stored
 
     # --- plain writes ---
 
@@ -279,6 +293,7 @@ class Transaction(Reader):
         except BaseException:
             nested.rollback()
             del self._pending[mark:]
+            self._current.clear()
             raise
         nested.commit()
 
@@ -312,6 +327,7 @@ class Transaction(Reader):
         return self.now
 
     def _record(self, action: Any, stored: rows.StoredResource, previous: Any) -> None:
+        self._current[(stored.type, stored.id)] = stored
         body = stored.resource if stored.content is not None else None
         self._pending.append(
             Change(action, stored.type, stored.id, stored.version_id, body, previous)

@@ -105,13 +105,14 @@ def upsert_patient(
     found = transaction.find_by_identifier("Patient", key.value, key.system)
     if not found:
         return transaction.create(body)
-    current = transaction.read("Patient", found[0]).resource
+    stored = transaction.read("Patient", found[0])
+    current = stored.resource
     # The message owns the demographics it carries: drop the store's choice variants
     # (deceased[x], multipleBirth[x]) before taking the message's.
     kept = {k: v for k, v in current.items() if not k.startswith(OWNED_CHOICES)}
     merged = {**kept, **body, "identifier": _merge_identifiers(current, body)}
     if merged == current:
-        return transaction.read("Patient", found[0])
+        return stored
     stored, _ = transaction.update(merged)
     return stored
 

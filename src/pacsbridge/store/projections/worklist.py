@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.engine import Connection
 
+from pacsbridge.errors import UnknownKey
 from pacsbridge.formats.fhir.imaging_order import (
     SPS_EXTENSION,
     identifier_of_type,
@@ -45,7 +45,7 @@ _INSERT_ROW = insert(worklist_item)
 def project_worklist(transaction: Transaction, change: Change) -> None:
     connection = transaction.connection
     if change.resource_type == "ServiceRequest":
-        _project_order(connection, change.id, change.resource)
+        _project_order(transaction, change.id, change.resource, new=change.action == "create")
     elif change.resource_type == "Patient" and change.action != "create":
         rows = connection.execute(
             select(worklist_item.c.service_request_id).where(
@@ -55,10 +55,13 @@ def project_worklist(transaction: Transaction, change: Change) -> None:
         for order_id in list(rows):
             order = select_current(connection, "ServiceRequest", order_id)
             if order is not None and not order.deleted:
-                _project_order(connection, order_id, order.resource)
+                _project_order(transaction, order_id, order.resource, new=False)
 
 
-def _project_order(connection: Connection, order_id: str, order: dict[str, Any] | None) -> None:
+def _project_order(
+    transaction: Transaction, order_id: str, order: dict[str, Any] | None, *, new: bool
+) -> None:
+    connection = transaction.connection
     keyed = worklist_item.c.service_request_id == order_id
     is_imaging = order is not None and any(
         e.get("url") == SPS_EXTENSION for e in order.get("extension", [])
@@ -66,8 +69,8 @@ def _project_order(connection: Connection, order_id: str, order: dict[str, Any] 
     if order is None or not is_imaging:
         connection.execute(delete(worklist_item).where(keyed))
         return
-    row = _fitted(worklist_row(connection, order_id, order))
-    if connection.execute(_UPDATE_ROW, {**row, "b_order": order_id}).rowcount == 0:
+    row = _fitted(worklist_row(transaction, order_id, order))
+    if new or connection.execute(_UPDATE_ROW, {**row, "b_order": order_id}).rowcount == 0:
         connection.execute(_INSERT_ROW, {**row, "service_request_id": order_id})
 
 
@@ -80,10 +83,10 @@ def _fitted(row: dict[str, Any]) -> dict[str, Any]:
     return fitted
 
 
-def worklist_row(connection: Connection, order_id: str, order: dict[str, Any]) -> dict[str, Any]:
+def worklist_row(transaction: Transaction, order_id: str, order: dict[str, Any]) -> dict[str, Any]:
     step = read_step(order)
     patient_ref = order.get("subject", {}).get("reference")
-    patient = _patient(connection, patient_ref)
+    patient = _patient(transaction, patient_ref)
     patient_id, issuer = _patient_identifier(patient)
     name = person_name_pn((patient.get("name") or [None])[0]) if patient else None
     start_date, start_time = _dicom_date_time(order.get("occurrenceDateTime"))
@@ -129,11 +132,13 @@ def worklist_row(connection: Connection, order_id: str, order: dict[str, Any]) -
     }
 
 
-def _patient(connection: Connection, reference: str | None) -> dict[str, Any] | None:
+def _patient(transaction: Transaction, reference: str | None) -> dict[str, Any] | None:
     if not reference or not reference.startswith("Patient/"):
         return None
-    stored = select_current(connection, "Patient", reference.split("/", 1)[1])
-    return stored.resource if stored is not None and not stored.deleted else None
+    try:
+        return transaction.read("Patient", reference.split("/", 1)[1]).resource
+    except UnknownKey:  # Gone too: an order may point at a patient not (or no longer) here
+        return None
 
 
 def _patient_identifier(patient: dict[str, Any] | None) -> tuple[str | None, str | None]:
