@@ -57,7 +57,7 @@ _BY_IDENTIFIER = (
     .where(
         idx_token.c.res_type == bindparam("res_type"),
         idx_token.c.param == "identifier",
-        idx_token.c.code == bindparam("code"),
+        idx_token.c.code.in_(bindparam("codes", expanding=True)),
         resource.c.deleted.is_(False),
     )
     .limit(bindparam("limit"))
@@ -262,16 +262,17 @@ class Transaction(Reader):
         return deleted
 
     def find_by_identifier(
-        self, res_type: str, value: str, system: str | None = None, limit: int = 10
+        self, res_type: str, value: str | list[str], system: str | None = None, limit: int = 10
     ) -> list[str]:
-        """Ids of resources with this identifier value (and system, when given).
+        """Ids of resources with this identifier value, or any of these (and the system).
 
         The common lookup of the HL7 face, on a prebuilt statement: the same as
         ``identifier=[system|]value`` but without parsing and building a search.
         """
+        values = [value] if isinstance(value, str) else value
         statement = _BY_IDENTIFIER_SYSTEM if system is not None else _BY_IDENTIFIER
         rows = self.connection.execute(
-            statement, {"res_type": res_type, "code": value[:INDEXED_STRING_LENGTH],
+            statement, {"res_type": res_type, "codes": [v[:INDEXED_STRING_LENGTH] for v in values],
                         "system": system, "limit": limit},
         )  # fmt: skip
         return list(dict.fromkeys(rows.scalars()))

@@ -105,11 +105,17 @@ def _apply_partner_rules(facts: OrderFacts, partner: Partner) -> None:
 
 def find_order(transaction: Transaction, facts: OrderFacts) -> StoredResource | None:
     """The ServiceRequest named by placer, filler or accession number, in that order."""
-    for code, value in (("PLAC", facts.placer), ("FILL", facts.filler),
-                        ("ACSN", facts.accession)):  # fmt: skip
-        found = find_by_identifier(transaction, code, value)
-        if found is not None:
-            return found
+    wanted = [(code, value) for code, value in (("PLAC", facts.placer), ("FILL", facts.filler),
+              ("ACSN", facts.accession)) if value]  # fmt: skip
+    if not wanted:
+        return None
+    ids = transaction.find_by_identifier("ServiceRequest", [value for _, value in wanted])
+    candidates = [transaction.read("ServiceRequest", res_id) for res_id in ids]
+    for code, value in wanted:  # one query for all three, the standard's order kept
+        for stored in candidates:
+            typed = identifier_of_type(stored.resource, code)
+            if typed is not None and typed.get("value") == value:
+                return stored
     return None
 
 
