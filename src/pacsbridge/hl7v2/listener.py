@@ -28,21 +28,24 @@ MAX_GROUP = 64
 class CommitQueue:
     """Group commit: frames that arrive while a commit runs are stored by the next one.
 
-    One group is in flight at a time. With one sender every message is committed alone
-    (no added latency); with many, each commit (one fsync) carries a whole group.
+    With one sender every message is committed alone (no added latency); with many, each
+    commit (one fsync) carries a whole group. ``in_flight`` groups run at once: one for
+    SQLite (one writer at a time; more only wait on its lock), several for PostgreSQL,
+    whose time goes to round trips that other groups can overlap.
     """
 
-    def __init__(self, receiver: Receiver, executor: ThreadPoolExecutor) -> None:
+    def __init__(self, receiver: Receiver, executor: ThreadPoolExecutor, in_flight: int = 1):
         self.receiver = receiver
         self.executor = executor
+        self.in_flight = in_flight
         self.waiting: list[tuple[Frame, asyncio.Future[bytes | None]]] = []
-        self.draining = False
+        self.draining = 0
 
     async def submit(self, frame: Frame) -> bytes | None:
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
         self.waiting.append((frame, future))
-        if not self.draining:
-            self.draining = True
+        if self.draining < self.in_flight:
+            self.draining += 1
             asyncio.get_running_loop().create_task(self._drain())
         return await future
 
@@ -64,16 +67,17 @@ class CommitQueue:
                     if not future.done():
                         future.set_result(answer)
         finally:
-            self.draining = False
+            self.draining -= 1
 
 
 class MllpListener:
-    def __init__(self, receiver: Receiver, settings: Settings, workers: int = 2) -> None:
+    def __init__(self, receiver: Receiver, settings: Settings) -> None:
         self.receiver = receiver
         self.settings = settings
         self.allowed = [ipaddress.ip_network(n, strict=False) for n in settings.mllp_allow]
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp")
-        self.commits = CommitQueue(receiver, self.executor)
+        in_flight = 4 if receiver.store.database.is_postgresql else 1
+        self.executor = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="mllp")
+        self.commits = CommitQueue(receiver, self.executor, in_flight)
         self.server: asyncio.Server | None = None
         self.connections = 0
 
