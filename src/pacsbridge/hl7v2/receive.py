@@ -12,6 +12,7 @@ store is synchronous.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from pacsbridge import errors
@@ -65,14 +66,21 @@ class Receiver:
         commit itself fails, nothing was stored and every frame is answered AR.
         """
         try:
-            with self.store.transaction() as transaction:
-                answers = [self._answer_frame(transaction, f, again) for f in frames]
+            try:  # the common case first: every message applies, no savepoints needed
+                return self._group(frames, again, isolate=False)
+            except _Isolate:  # one failed: again, each message in a savepoint of its own
+                return self._group(frames, again, isolate=True)
         except Exception as exc:  # the commit failed: the senders must resend
             log.exception("could not store %d HL7 message(s)", len(frames))
             return [_refusal(f.raw, exc) for f in frames]
-        return answers
 
-    def _answer_frame(self, transaction: Transaction, frame: Frame, again: bool) -> bytes | None:
+    def _group(self, frames: list[Frame], again: bool, *, isolate: bool) -> list[bytes | None]:
+        with self.store.transaction() as transaction:
+            return [self._answer_frame(transaction, f, again, isolate) for f in frames]
+
+    def _answer_frame(
+        self, transaction: Transaction, frame: Frame, again: bool, isolate: bool
+    ) -> bytes | None:
         try:
             sending_application, sending_facility = _msh_senders(frame.raw)
             partner = select_partner(self.partners, sending_application, sending_facility)
@@ -89,8 +97,10 @@ class Receiver:
                 self._log(transaction, facts, frame.raw, ack, AckCode.AE, exc)
                 return ack.encode("latin-1", "replace")
             parts = split_batch(text) if _is_batch(text) else [text]
-            answers = [self._answer_message(transaction, part, frame, partner, charset, again)
-                       for part in parts]  # fmt: skip
+            answers = [self._answer_message(transaction, part, frame, partner, charset, again,
+                                            isolate) for part in parts]  # fmt: skip
+        except _Isolate:
+            raise
         except Exception as exc:  # a bug must still be answered, never a dropped connection
             log.exception("could not handle an HL7 frame", extra={"peer": frame.peer})
             return _refusal(frame.raw, exc)
@@ -107,6 +117,7 @@ class Receiver:
         partner: Partner,
         charset: Charset,
         again: bool,
+        isolate: bool,
     ) -> str:
         try:
             message = parse_message(text, codec=charset.codec)
@@ -123,7 +134,7 @@ class Receiver:
             return previous.decode("utf-8", "replace")
         enhanced = bool(message.accept_ack_type or message.application_ack_type)
         try:
-            with transaction.savepoint():
+            with transaction.savepoint() if isolate else nullcontext():
                 _check_header(message, partner)
                 translator = TRANSLATORS[(message.message_code, message.trigger_event)]
                 applied = translator(transaction, message, partner)
@@ -136,12 +147,16 @@ class Receiver:
                        outcome=code.value, resources=applied.resources,
                        dedup=not again)  # fmt: skip
             return ack
-        except AlreadyReceived:  # the same message, applied meanwhile by another connection
+        except AlreadyReceived as exc:  # the same message, applied meanwhile elsewhere
+            if not isolate:
+                raise _Isolate from exc
             previous = stored_ack(transaction.connection, key)
             if previous is not None:
                 return previous.decode("utf-8", "replace")
             raise
         except Exception as exc:  # every failure is answered and logged
+            if not isolate:
+                raise _Isolate from exc
             code = ack_code_for(exc, enhanced=enhanced)
             if not isinstance(exc, errors.PacsbridgeError):
                 log.exception("message not applied", extra={"control_id": facts.control_id})
@@ -164,6 +179,10 @@ class Receiver:
                        outcome=code.value, error=str(exc)[:2000])  # fmt: skip
         except AlreadyReceived:
             pass
+
+
+class _Isolate(Exception):
+    """A message failed in a group run without savepoints: the group runs again with them."""
 
 
 def _refusal(raw: bytes, exc: Exception) -> bytes:
