@@ -97,6 +97,8 @@ def test_an_oversized_frame_is_dropped_and_the_connection_goes_on(store, tmp_pat
         socket.create_connection(("127.0.0.1", port), timeout=30) as s,
     ):
         s.sendall(VT + adt(unique, 1) + b"X" * 10000 + FS + CR)
+        refused = read_frame(s)  # the oversized one: AR, addressed from its head
+        assert msa(refused)[1:3] == ["AR", f"L1-{unique}"]
         s.sendall(VT + adt(unique, 2) + FS + CR)
         assert msa(read_frame(s))[1:3] == ["AA", f"L2-{unique}"]
 

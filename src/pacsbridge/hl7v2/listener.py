@@ -128,6 +128,11 @@ class MllpListener:
                     payloads = framer.feed(data)
                 except FrameTooLarge as exc:  # dropped; the frames around it still count
                     log.warning("MLLP frame too large: %s", exc, extra={"peer": address})
+                    refusal = await asyncio.get_running_loop().run_in_executor(
+                        self.executor, self.receiver.refuse_oversized, exc, address
+                    )
+                    if refusal:
+                        writer.write(frame(refusal))
                     payloads = framer.feed(b"")
                 for payload in payloads:
                     answer = await self.commits.submit(Frame(payload, address))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pacsbridge import errors
 from pacsbridge.formats.hl7v2.charsets import Charset, decode, encode
 from pacsbridge.formats.hl7v2.message import Message
+from pacsbridge.formats.hl7v2.mllp import FrameTooLarge
 from pacsbridge.formats.hl7v2.parse import HL7ParseError, parse_message, split_batch
 from pacsbridge.hl7v2.ack import AckCode, UnsupportedMessage, ack_code_for, build_ack
 from pacsbridge.hl7v2.inbound import MESSAGE_CODES, TRANSLATORS
@@ -55,6 +56,20 @@ class Receiver:
     def reprocess(self, raw: bytes, peer: str | None = None) -> bytes | None:
         """Apply a logged message again, past the duplicate check; it is logged anew."""
         return self.receive_group([Frame(raw, peer)], again=True)[0]
+
+    def refuse_oversized(self, exc: FrameTooLarge, peer: str | None) -> bytes | None:
+        """AR for a frame over the size limit, when its head shows an MSH; logged too."""
+        message = _readable_head(exc.head) if b"MSH" in exc.head[:512] else None
+        if message is None:
+            return None
+        ack = build_ack(message, AckCode.AR, exc)
+        try:
+            with self.store.transaction() as transaction:
+                self._log(transaction, _facts(message, peer, None), exc.head, ack,
+                          AckCode.AR, exc)  # fmt: skip
+        except Exception:  # the AR still goes out: the sender must not wait in vain
+            log.exception("could not log an oversized frame", extra={"peer": peer})
+        return ack.encode("latin-1", "replace")
 
     def receive_group(self, frames: list[Frame], *, again: bool = False) -> list[bytes | None]:
         """Answers to several frames, all stored by one commit (group commit).

@@ -32,13 +32,18 @@ END_BLOCK = b"\x1c"
 CARRIAGE_RETURN = 0x0D
 
 
-class FrameTooLarge(TooCostly):
-    """A frame longer than the framer accepts; the listener closes that connection."""
+HEAD_KEPT = 4096
+"""Bytes of a dropped frame kept, so that its MSH can still address an AR."""
 
-    def __init__(self, size: int, limit: int) -> None:
+
+class FrameTooLarge(TooCostly):
+    """A frame longer than the framer accepts; ``head`` holds its first bytes."""
+
+    def __init__(self, size: int, limit: int, head: bytes = b"") -> None:
         super().__init__(f"MLLP frame of more than {size} bytes exceeds the limit of {limit}")
         self.size = size
         self.limit = limit
+        self.head = head
 
 
 def frame(payload: bytes) -> bytes:
@@ -97,7 +102,10 @@ class MllpFramer:
                 pos = restart + 1
                 continue
             if len(buffer) + (stop - pos) > self.max_frame:
-                too_large = FrameTooLarge(len(buffer) + (stop - pos), self.max_frame)
+                head = bytes(buffer[:HEAD_KEPT]) + bytes(data[pos : pos + HEAD_KEPT])
+                too_large = FrameTooLarge(
+                    len(buffer) + (stop - pos), self.max_frame, head[:HEAD_KEPT]
+                )
                 self.skipped += len(buffer) + (stop - pos) + 1
                 buffer.clear()
                 self._in_frame = False
