@@ -104,11 +104,15 @@ def open_database(url: str, *, pool_size: int = 10, synchronous: str = "full") -
         engine = create_engine(
             url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
         )
+        # Writers skip the ping (a round trip per transaction): after a database restart
+        # the first write fails (answered AR, or 500), the pool is invalidated and the
+        # next one reconnects; nothing accepted is lost.
+        writer = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2)
         single = create_engine(
             url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
             isolation_level="AUTOCOMMIT",
         )  # fmt: skip
-        return Database(reader=engine, writer=engine, url=url, single=single)
+        return Database(reader=engine, writer=writer, url=url, single=single)
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///… or postgresql://…")
 
 
