@@ -177,8 +177,11 @@ def fhir_routes(endpoints: FhirEndpoints) -> list[BaseRoute]:
     ]
 
 
-class _FhirType(Convertor[str]):
-    regex = "[A-Z][A-Za-z]{1,63}"
+class _Matching(Convertor[str]):
+    """A path segment matching ``regex``, passed on unchanged."""
+
+    def __init__(self, regex: str) -> None:
+        self.regex = regex
 
     def convert(self, value: str) -> str:
         return value
@@ -187,15 +190,5 @@ class _FhirType(Convertor[str]):
         return value
 
 
-class _FhirId(Convertor[str]):
-    regex = "[A-Za-z0-9\\-.]{1,64}"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("fhirtype", _FhirType())
-register_url_convertor("fhirid", _FhirId())
+register_url_convertor("fhirtype", _Matching("[A-Z][A-Za-z]{1,63}"))
+register_url_convertor("fhirid", _Matching("[A-Za-z0-9\\-.]{1,64}"))

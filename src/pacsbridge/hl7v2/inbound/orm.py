@@ -6,6 +6,7 @@ modality, requested procedure and SPS ids, study UID) come from its profile.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pacsbridge.errors import MissingField
@@ -133,12 +134,24 @@ def _first(*places: tuple[Segment | None, int, int, str]) -> tuple[str, str]:
 
 
 def apply_orm(transaction: Transaction, message: Message, partner: Partner) -> Applied:
+    return apply_order_groups(transaction, message, partner)
+
+
+def apply_order_groups(
+    transaction: Transaction,
+    message: Message,
+    partner: Partner,
+    refine: Callable[[OrderGroup, OrderFacts], None] | None = None,
+) -> Applied:
+    """The patient, then each ORC group's order; ``refine`` adds what a message type adds."""
     applied = Applied()
     patient = upsert_patient(transaction, message.segment("PID"), partner)
     applied.add(patient)
     sender = message.sending_application or message.sending_facility or "unknown"
     for group in order_groups(message):
         facts = order_facts(group, message, partner)
+        if refine is not None:
+            refine(group, facts)
         applied.accession = applied.accession or facts.accession
         applied.add(apply_order(transaction, facts, patient.id, sender, partner))
     return applied
