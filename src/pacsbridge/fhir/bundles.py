@@ -21,7 +21,7 @@ from pacsbridge.fhir.interactions import (
     FhirRequest,
     FhirResponse,
     StoreAccess,
-    _answer_write,
+    answer_write,
     dispatch,
 )
 from pacsbridge.fhir.outcome import outcome_for
@@ -186,13 +186,13 @@ def _transaction_entry(
         res_id, exists = assigned
         if exists:
             stored = transaction.read(request.resource_type or "", res_id)
-            return _answer_write(request, stored, 200, location=True)
+            return answer_write(request, stored, 200, location=True)
         body = dict(request.body or {})
         if body.get("resourceType") != request.resource_type:
             raise BadValue(f"the entry's resource is not a {request.resource_type}")
         body.pop("id", None)
         stored = transaction.create(body, res_id=res_id)
-        return _answer_write(request, stored, 201, location=True)
+        return answer_write(request, stored, 201, location=True)
     return dispatch(StoreAccess(transaction.store, transaction), request)
 
 

@@ -105,14 +105,17 @@ def _interaction(request: FhirRequest) -> str:
         if request.version is not None:
             return "vread"
         return "history-instance" if has_id else "history-type"
-    table = {
-        ("GET", True): "read", ("HEAD", True): "read", ("PUT", True): "update",
-        ("DELETE", True): "delete", ("GET", False): "search-type", ("HEAD", False): "search-type",
-        ("POST", False): "create", ("PUT", False): "update", ("DELETE", False): "delete",
-    }  # fmt: skip
-    if (method, has_id) not in table:
+    if (method, has_id) not in _BY_METHOD:
         raise Unsupported(f"{method} is not an interaction on this URL")
-    return table[(method, has_id)]
+    return _BY_METHOD[(method, has_id)]
+
+
+# (HTTP method, URL names an id) -> interaction (R4 http.html)
+_BY_METHOD = {
+    ("GET", True): "read", ("HEAD", True): "read", ("PUT", True): "update",
+    ("DELETE", True): "delete", ("GET", False): "search-type", ("HEAD", False): "search-type",
+    ("POST", False): "create", ("PUT", False): "update", ("DELETE", False): "delete",
+}  # fmt: skip
 
 
 class UnknownType(UnknownKey):
@@ -181,7 +184,7 @@ def create(access: StoreAccess, request: FhirRequest) -> FhirResponse:
             stored, created = transaction.conditional_create(body, criteria)
         else:
             stored, created = transaction.create(body), True
-    return _answer_write(request, stored, 201 if created else 200, location=True)
+    return answer_write(request, stored, 201 if created else 200, location=True)
 
 
 def update(access: StoreAccess, request: FhirRequest) -> FhirResponse:
@@ -201,7 +204,7 @@ def update(access: StoreAccess, request: FhirRequest) -> FhirResponse:
                     f"{request.resource_type}.id",
                 )
             stored, created = transaction.update(body, if_match=if_match)
-    return _answer_write(request, stored, 201 if created else 200, location=created)
+    return answer_write(request, stored, 201 if created else 200, location=created)
 
 
 def delete(access: StoreAccess, request: FhirRequest) -> FhirResponse:
@@ -242,7 +245,7 @@ def _if_match(request: FhirRequest) -> int | None:
     return int(value)
 
 
-def _answer_write(
+def answer_write(
     request: FhirRequest, stored: StoredResource, status: int, *, location: bool
 ) -> FhirResponse:
     headers = version_headers(stored)
