@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, text
 
 from pacsbridge.app import build_http_app, build_store
 from pacsbridge.config import Settings
+from pacsbridge.dicom.ae import DicomListener
 from pacsbridge.hl7v2.listener import MllpListener
 from pacsbridge.hl7v2.receive import Receiver
 from pacsbridge.profiles import Partner
@@ -86,7 +87,13 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         host="127.0.0.1",
         http_port=free_port(),
         mllp_port=free_port(),
+        dicom_port=free_port(),
+        ae_title="PACSBRIDGE",
         partners=[TEST_PARTNER],
+        dicom_peers=[
+            {"ae_title": "NOSTATION", "worklist_station_from_calling_ae": True},
+            {"ae_title": "STRICT", "worklist_fill_empty_keys": True},
+        ],
     )
 
 
@@ -108,18 +115,23 @@ class RunningServer:
 
     def __init__(self, settings: Settings, store: Store) -> None:
         self.listener = MllpListener(Receiver(store, settings.partners), settings)
-        app = build_http_app(settings, store, listeners={"mllp": self.listener})
+        self.dicom = DicomListener(store, settings)
+        listeners = {"mllp": self.listener, "dicom": self.dicom}
+        app = build_http_app(settings, store, listeners=listeners)
         config = uvicorn.Config(app, host="127.0.0.1", port=settings.http_port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
         self.url = f"http://127.0.0.1:{settings.http_port}"
         self.mllp_port = settings.mllp_port
+        self.dicom_port = settings.dicom_port
 
     async def _main(self) -> None:
         await self.listener.start("127.0.0.1", self.mllp_port)
+        self.dicom.start("127.0.0.1", self.dicom_port)
         try:
             await self.server.serve()
         finally:
+            self.dicom.stop()
             await self.listener.stop()
 
     def __enter__(self) -> RunningServer:

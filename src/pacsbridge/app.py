@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 
 from pacsbridge import __version__
 from pacsbridge.config import Settings
+from pacsbridge.dicom.ae import DicomListener
 from pacsbridge.fhir.router import FhirEndpoints, fhir_routes
 from pacsbridge.hl7v2.listener import MllpListener
 from pacsbridge.hl7v2.receive import Receiver
@@ -87,13 +88,16 @@ def serve(settings: Settings) -> None:
 async def run(settings: Settings) -> None:
     store = build_store(settings)
     listener = MllpListener(Receiver(store, settings.partners), settings)
-    app = build_http_app(settings, store, listeners={"mllp": listener})
+    dicom = DicomListener(store, settings)
+    app = build_http_app(settings, store, listeners={"mllp": listener, "dicom": dicom})
     await listener.start(settings.host, settings.mllp_port)
+    dicom.start(settings.host, settings.dicom_port)
     maintenance = asyncio.create_task(maintenance_loop(store, settings.message_retention_days))
     log.info(
-        "pacsbridge %s ready: FHIR at http://%s:%d/fhir/R4, MLLP on port %d, database %s",
-        __version__, settings.host, settings.http_port, settings.mllp_port,
-        store.database.dialect,
+        "pacsbridge %s ready: FHIR at http://%s:%d/fhir/R4, MLLP on port %d, DICOM %s on "
+        "port %d, database %s",
+        __version__, settings.host, settings.http_port, settings.mllp_port, settings.ae_title,
+        settings.dicom_port, store.database.dialect,
     )  # fmt: skip
     config = uvicorn.Config(
         app,
@@ -108,5 +112,6 @@ async def run(settings: Settings) -> None:
         await uvicorn.Server(config).serve()
     finally:
         maintenance.cancel()
+        dicom.stop()
         await listener.stop()
         store.database.dispose()

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from pacsbridge.profiles.model import Partner
+from pacsbridge.profiles.model import DicomPeer, Partner
 
 
 class ConfigError(Exception):
@@ -65,6 +65,10 @@ class Settings(BaseSettings):
         default=0, ge=0, description="delete logged HL7 messages older than this; 0 keeps all"
     )
     partners: list[Partner] = Field(default_factory=list)
+    dicom_allowed_aets: list[str] = Field(
+        default_factory=list, description="calling AE titles allowed to associate; empty: all"
+    )
+    dicom_peers: list[DicomPeer] = Field(default_factory=list)
 
     @field_validator("mllp_allow")
     @classmethod
@@ -121,10 +125,11 @@ def read_toml(path: Path) -> dict[str, Any]:
     server = document.get("server", {})
     if not isinstance(server, dict):
         raise ConfigError(f"{path}: [server] must be a table")
-    top = {k: v for k, v in document.items() if k not in ("server", "partners")}
+    top = {k: v for k, v in document.items() if k not in ("server", "partners", "dicom_peers")}
     values = {key.replace("-", "_"): value for key, value in {**top, **server}.items()}
-    if "partners" in document:
-        values["partners"] = document["partners"]
+    for table in ("partners", "dicom_peers"):
+        if table in document:
+            values[table] = document[table]
     return values
 
 

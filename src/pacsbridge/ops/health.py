@@ -40,7 +40,8 @@ def health_endpoint(database: Database, listeners: dict[str, Any]):  # noqa: ANN
 
 def _listener_state(listener: Any) -> dict[str, Any]:
     server = getattr(listener, "server", None)
-    up = server is not None and server.is_serving()
+    serving = getattr(server, "is_serving", None)
+    up = server is not None and (serving() if callable(serving) else True)
     state: dict[str, Any] = {"state": "up" if up else "down"}
     if up:
         state["port"] = listener.port

@@ -106,3 +106,17 @@ class Partner(BaseModel):
 
 
 STANDARD = Partner(name="standard")
+
+
+class DicomPeer(BaseModel):
+    """A modality or other DICOM peer, by its calling AE title; defaults are the standard."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ae_title: str = Field(min_length=1, max_length=16)
+    worklist_station_from_calling_ae: bool = Field(
+        default=False, description="it sends no Scheduled Station AE Title: filter by its AE"
+    )
+    worklist_fill_empty_keys: bool = Field(
+        default=False, description="it refuses empty required keys: fill defaults"
+    )

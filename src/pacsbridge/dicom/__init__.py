@@ -1,0 +1,1 @@
+"""The DICOM face (DIMSE): Verification and Modality Worklist; MPPS and Storage follow."""
