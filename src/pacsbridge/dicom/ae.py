@@ -1,5 +1,8 @@
 """The DICOM listener: one pynetdicom AE, its presentation contexts, and its handlers.
 
+Verification (C-ECHO), Modality Worklist (C-FIND, ``worklist.py``) and MPPS (N-CREATE
+and N-SET, ``mpps.py``).
+
 Events are bound here in one list (pynetdicom's intervention events: the handler's
 return is the answer). Handlers run on pynetdicom's association threads and use the
 store's synchronous reader. Every socket gets TCP_NODELAY: without it small DIMSE
@@ -13,11 +16,17 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
+from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
-from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
+from pynetdicom.sop_class import (
+    ModalityPerformedProcedureStep,
+    ModalityWorklistInformationFind,
+    Verification,
+)
 from pynetdicom.transport import ThreadedAssociationServer
 
 from pacsbridge.config import Settings
+from pacsbridge.dicom import mpps
 from pacsbridge.dicom.status import status_for
 from pacsbridge.dicom.worklist import WorklistOptions, find
 from pacsbridge.store import Store
@@ -41,6 +50,7 @@ class DicomListener:
         self.ae = AE(ae_title=settings.ae_title)
         self.ae.add_supported_context(Verification)
         self.ae.add_supported_context(ModalityWorklistInformationFind)
+        self.ae.add_supported_context(ModalityPerformedProcedureStep)
         if settings.dicom_allowed_aets:
             self.ae.require_calling_aet = list(settings.dicom_allowed_aets)
         self.server: ThreadedAssociationServer | None = None
@@ -50,6 +60,8 @@ class DicomListener:
             (evt.EVT_CONN_OPEN, _no_delay),
             (evt.EVT_C_ECHO, _handle_echo),
             (evt.EVT_C_FIND, self._handle_find),
+            (evt.EVT_N_CREATE, self._handle_n_create),
+            (evt.EVT_N_SET, self._handle_n_set),
         ]
 
     def start(self, host: str, port: int) -> None:
@@ -88,6 +100,35 @@ class DicomListener:
             yield status_for(exc), None
             return
         yield SUCCESS, None
+
+    def _handle_n_create(self, event: Any) -> tuple[int, Any]:
+        """MPPS N-CREATE: the step begins (PS3.4 F.7.2.1)."""
+        uid = event.request.AffectedSOPInstanceUID
+        try:
+            mpps.create(self.store, str(uid), event.attribute_list)
+        except Exception as exc:
+            return _failure(exc, "MPPS N-CREATE"), None
+        answer = Dataset()
+        answer.PerformedProcedureStepStatus = mpps.IN_PROGRESS
+        return SUCCESS, answer
+
+    def _handle_n_set(self, event: Any) -> tuple[int, Any]:
+        """MPPS N-SET: progress, or the end of the step (PS3.4 F.7.2.2)."""
+        uid = event.request.RequestedSOPInstanceUID
+        try:
+            mpps.update(self.store, str(uid), event.modification_list)
+        except Exception as exc:
+            return _failure(exc, "MPPS N-SET"), None
+        return SUCCESS, event.modification_list
+
+
+def _failure(exc: Exception, what: str) -> int:
+    status = status_for(exc)
+    if status == 0xC000:
+        log.exception("%s failed", what)
+    else:
+        log.info("%s refused: %s", what, exc)
+    return status
 
 
 def _handle_echo(event: Any) -> int:

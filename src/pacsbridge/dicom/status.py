@@ -21,6 +21,9 @@ UNABLE_TO_PROCESS = 0xC000
 
 
 def status_for(exc: Exception) -> int:
+    explicit = getattr(exc, "dicom_status", None)
+    if isinstance(explicit, int):
+        return explicit
     for cls in type(exc).__mro__:
         if cls in STATUS_FOR:
             return STATUS_FOR[cls]

@@ -31,7 +31,8 @@ _SPS_PARTS = {
     "referring_physician": ("referringPhysician", "valueString"),
     "status": ("status", "valueCode"),
 }
-SPS_STATUSES = ("SCHEDULED", "ARRIVED", "READY", "STARTED", "COMPLETED", "DISCONTINUED")
+SPS_STATUSES = ("SCHEDULED", "ARRIVED", "READY", "STARTED", "COMPLETED", "DISCONTINUED",
+                "CANCELED")  # PS3.3 C.4.10
 
 
 @dataclass

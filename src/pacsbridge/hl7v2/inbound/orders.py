@@ -31,7 +31,7 @@ from pacsbridge.store.resources import StoredResource
 CANCEL_CODES = {"CA", "DC", "OC", "OD", "CR"}
 STATUS_CHANGE = {  # ORC-5 of an SC → (ServiceRequest.status, SPS status)
     "SC": ("active", "SCHEDULED"), "IP": ("active", "STARTED"), "A": ("active", "STARTED"),
-    "CM": ("completed", "COMPLETED"), "CA": ("revoked", "DISCONTINUED"),
+    "CM": ("completed", "COMPLETED"), "CA": ("revoked", "CANCELED"),
     "DC": ("revoked", "DISCONTINUED"), "HD": ("on-hold", "SCHEDULED"),
 }  # fmt: skip
 
@@ -73,7 +73,7 @@ def apply_order(
         if control in ("NW", "XO"):
             body = order_body(facts, patient_id, sender, body)
         elif control in CANCEL_CODES:
-            body = _with_status(body, "revoked", "DISCONTINUED")
+            body = _with_status(body, "revoked", "CANCELED")
         elif control == "HD":
             body = _with_status(body, "on-hold", None)
         elif control == "RL":

@@ -95,8 +95,8 @@ def worklist_row(transaction: Transaction, order_id: str, order: dict[str, Any])
     placer = identifier_of_type(order, "PLAC")
     filler = identifier_of_type(order, "FILL")
     status = step.status
-    if order.get("status") in CANCELLED:
-        status = "CANCELED"
+    if order.get("status") in CANCELLED and status != "DISCONTINUED":
+        status = "CANCELED"  # a cancelled order; a discontinued step stays DISCONTINUED
     elif order.get("status") == "completed" and status not in ("COMPLETED", "DISCONTINUED"):
         status = "COMPLETED"
     return {
