@@ -75,8 +75,8 @@ def test_in_progress_then_final_moves_worklist_order_and_procedure(
     assert worklist_status(server.dicom_port, unique, ending) == [ending]
     orders = httpx.get(f"{fhir_base}/ServiceRequest", params={"identifier": f"A1-{unique}"})
     assert orders.json()["entry"][0]["resource"]["status"] == order_status
-    procedures = httpx.get(f"{fhir_base}/Procedure",
-                           params={"identifier": f"urn:dicom:uid|urn:oid:{uid}"}).json()  # fmt: skip
+    wanted = {"identifier": f"urn:dicom:uid|urn:oid:{uid}"}
+    procedures = httpx.get(f"{fhir_base}/Procedure", params=wanted).json()
     procedure = procedures["entry"][0]["resource"]
     assert procedure["status"] == procedure_status
     assert procedure["basedOn"][0]["reference"].startswith("ServiceRequest/")

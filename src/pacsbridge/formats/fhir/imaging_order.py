@@ -31,8 +31,15 @@ _SPS_PARTS = {
     "referring_physician": ("referringPhysician", "valueString"),
     "status": ("status", "valueCode"),
 }
-SPS_STATUSES = ("SCHEDULED", "ARRIVED", "READY", "STARTED", "COMPLETED", "DISCONTINUED",
-                "CANCELED")  # PS3.3 C.4.10
+SPS_STATUSES = (
+    "SCHEDULED",
+    "ARRIVED",
+    "READY",
+    "STARTED",
+    "COMPLETED",
+    "DISCONTINUED",
+    "CANCELED",
+)  # PS3.3 C.4.10
 
 
 @dataclass
