@@ -1,7 +1,7 @@
 """The DICOM listener: one pynetdicom AE, its presentation contexts, and its handlers.
 
-Verification (C-ECHO), Modality Worklist (C-FIND, ``worklist.py``) and MPPS (N-CREATE
-and N-SET, ``mpps.py``).
+Verification (C-ECHO), Modality Worklist (C-FIND, ``worklist.py``), MPPS (N-CREATE and
+N-SET, ``mpps.py``) and Storage (C-STORE, ``store/instances.py``, which STOW-RS will share).
 
 Events are bound here in one list (pynetdicom's intervention events: the handler's
 return is the answer). Handlers run on pynetdicom's association threads and use the
@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from pydicom.dataset import Dataset
-from pynetdicom import AE, evt
+from pydicom.uid import AllTransferSyntaxes
+from pynetdicom import AE, AllStoragePresentationContexts, evt
 from pynetdicom.sop_class import (
     ModalityPerformedProcedureStep,
     ModalityWorklistInformationFind,
@@ -30,6 +31,7 @@ from pacsbridge.dicom import mpps
 from pacsbridge.dicom.status import status_for
 from pacsbridge.dicom.worklist import WorklistOptions, find
 from pacsbridge.store import Store
+from pacsbridge.store.instances import store_instance
 
 log = logging.getLogger("pacsbridge.dicom")
 
@@ -51,6 +53,9 @@ class DicomListener:
         self.ae.add_supported_context(Verification)
         self.ae.add_supported_context(ModalityWorklistInformationFind)
         self.ae.add_supported_context(ModalityPerformedProcedureStep)
+        for context in AllStoragePresentationContexts:  # every storage class and syntax
+            self.ae.add_supported_context(context.abstract_syntax, AllTransferSyntaxes)
+        self.ae.maximum_pdu_size = 0  # no limit: fewer, larger PDUs for images
         if settings.dicom_allowed_aets:
             self.ae.require_calling_aet = list(settings.dicom_allowed_aets)
         self.server: ThreadedAssociationServer | None = None
@@ -62,6 +67,7 @@ class DicomListener:
             (evt.EVT_C_FIND, self._handle_find),
             (evt.EVT_N_CREATE, self._handle_n_create),
             (evt.EVT_N_SET, self._handle_n_set),
+            (evt.EVT_C_STORE, self._handle_store),
         ]
 
     def start(self, host: str, port: int) -> None:
@@ -120,6 +126,21 @@ class DicomListener:
         except Exception as exc:
             return _failure(exc, "MPPS N-SET"), None
         return SUCCESS, event.modification_list
+
+    def _handle_store(self, event: Any) -> int:
+        """C-STORE: the file as received, its index rows and the ImagingStudy (PS3.4 B)."""
+        try:
+            store_instance(self.store, self.settings.data_dir, event.file_meta,
+                           event.request.DataSet.getvalue(), self.wado_base)  # fmt: skip
+        except Exception as exc:
+            status = _failure(exc, "C-STORE")
+            return 0xC000 if status == 0xA900 else status  # "cannot understand"
+        return SUCCESS
+
+    @property
+    def wado_base(self) -> str:
+        base = self.settings.base_url or f"http://localhost:{self.settings.http_port}"
+        return base.rstrip("/") + "/dicomweb"
 
 
 def _failure(exc: Exception, what: str) -> int:

@@ -225,3 +225,49 @@ worklist_item = Table(
     Index("ix_worklist_station", "station_ae"),
     Index("ix_worklist_name", "patient_name_norm"),
 )
+
+# The DICOM index: one row per study, series and instance received; the DICOM JSON of
+# each instance (without bulk data) is computed once at receipt for QIDO/WADO metadata.
+dicom_study = Table(
+    "dicom_study",
+    metadata,
+    Column("study_uid", String(64), primary_key=True),
+    Column("imaging_study_id", String(64), nullable=True),  # the ImagingStudy resource
+    Column("patient_id", String(64), nullable=True),
+    Column("patient_name", String(324), nullable=True),
+    Column("study_date", String(8), nullable=True),
+    Column("accession", String(64), nullable=True),
+    Column("modalities", String(128), nullable=True),  # backslash-separated
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_dicom_study_patient", "patient_id"),
+    Index("ix_dicom_study_accession", "accession"),
+    Index("ix_dicom_study_date", "study_date"),
+)
+
+dicom_series = Table(
+    "dicom_series",
+    metadata,
+    Column("series_uid", String(64), primary_key=True),
+    Column("study_uid", String(64), ForeignKey("dicom_study.study_uid"), nullable=False),
+    Column("modality", String(16), nullable=True),
+    Column("series_number", Integer, nullable=True),
+    Column("description", String(64), nullable=True),
+    Index("ix_dicom_series_study", "study_uid"),
+)
+
+dicom_instance = Table(
+    "dicom_instance",
+    metadata,
+    Column("sop_instance_uid", String(64), primary_key=True),
+    Column("series_uid", String(64), ForeignKey("dicom_series.series_uid"), nullable=False),
+    Column("study_uid", String(64), nullable=False),
+    Column("sop_class_uid", String(64), nullable=False),
+    Column("transfer_syntax_uid", String(64), nullable=False),
+    Column("instance_number", Integer, nullable=True),
+    Column("path", String(512), nullable=False),  # relative to the data dir
+    Column("size", BigInteger, nullable=False),
+    Column("metadata", Text, nullable=False),  # DICOM JSON without bulk data
+    Column("received_at", DateTime, nullable=False),
+    Index("ix_dicom_instance_series", "series_uid"),
+    Index("ix_dicom_instance_study", "study_uid"),
+)
