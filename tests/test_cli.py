@@ -19,6 +19,7 @@ def start(data_dir: Path, port: int, database_url: str, *extra: str) -> subproce
     env = {**os.environ, "PACSBRIDGE_LOG_FORMAT": "json"}
     command = [sys.executable, "-m", "pacsbridge", "serve", "--data-dir", str(data_dir),
                "--http-port", str(port), "--host", "127.0.0.1", "--database-url", database_url,
+               "--mllp-port", str(free_port()), "--dicom-port", str(free_port()),
                *extra]  # fmt: skip
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
