@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route
 from pacsbridge import __version__
 from pacsbridge.config import Settings
 from pacsbridge.dicom.ae import DicomListener
+from pacsbridge.dicomweb import CORS_MIDDLEWARE, DicomwebEndpoints, dicomweb_routes
 from pacsbridge.fhir.router import FhirEndpoints, fhir_routes
 from pacsbridge.hl7v2.listener import MllpListener
 from pacsbridge.hl7v2.receive import Receiver
@@ -71,6 +72,11 @@ def build_http_app(
         ),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         Mount("/fhir/R4", routes=fhir_routes(fhir)),
+        Mount(
+            "/dicomweb",
+            routes=dicomweb_routes(DicomwebEndpoints(store, settings)),
+            middleware=CORS_MIDDLEWARE,
+        ),
         Route("/", root, methods=["GET"]),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics)])
