@@ -3,7 +3,8 @@
 Routes are one explicit list, mounted at ``/dicomweb`` by ``app.py``. Database work runs
 in a worker thread (the store is synchronous); files stream from a worker thread too.
 Every error leaves through ``problems.problem_response``. CORS is open to any origin so
-that a browser viewer (OHIF, ...) served elsewhere can read; nothing here writes yet.
+that a browser viewer (OHIF, ...) served elsewhere can read. STOW-RS stores through
+``store/instances.py``, as C-STORE does.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from pacsbridge.config import Settings
-from pacsbridge.dicomweb import multipart, qido, wado
+from pacsbridge.dicomweb import multipart, qido, stow, wado
 from pacsbridge.dicomweb.problems import NotAcceptable, problem_response
-from pacsbridge.errors import UnknownKey
+from pacsbridge.errors import TooCostly, UnknownKey
 from pacsbridge.store import Store
 
 DICOM_JSON = "application/dicom+json"
@@ -84,6 +85,29 @@ class DicomwebEndpoints:
     def _run_search(self, query: qido.Query, base: str) -> list[dict[str, Any]]:
         with self.store.reader() as reader:
             return qido.search(reader.connection, query, base)
+
+    # --- STOW-RS ---
+
+    async def stow(self, request: Request) -> Response:
+        """``POST /studies[/{study}]``: 200 if all were stored, 202 if some failed, 409 if
+        none was (PS3.18 10.5.3)."""
+
+        async def work() -> Response:
+            length = int(request.headers.get("content-length") or 0)
+            if length > self.settings.max_body_bytes:
+                raise TooCostly(f"the body is over {self.settings.max_body_bytes} bytes")
+            body = await request.body()
+            parts = stow.split_multipart(body, request.headers.get("content-type", ""))
+            study = request.path_params.get("study")
+            base = self.base_url(request)
+            outcome = await run_in_threadpool(
+                stow.store_parts, self.store, self.settings.data_dir, parts, study, base
+            )
+            status = 200 if not outcome.failed else (202 if outcome.stored else 409)
+            answer = stow.response(outcome, study, base).to_json_dict()
+            return Response(orjson.dumps(answer), status_code=status, media_type=DICOM_JSON)
+
+        return await _answer(work)
 
     # --- WADO-RS ---
 
@@ -167,9 +191,11 @@ def dicomweb_routes(endpoints: DicomwebEndpoints) -> list[BaseRoute]:
     instance = series + "/instances/{instance}"
     return [
         Route("/studies", e.search_studies, methods=["GET"]),
+        Route("/studies", e.stow, methods=["POST"]),
         Route("/series", e.search_series, methods=["GET"]),
         Route("/instances", e.search_instances, methods=["GET"]),
         Route(study, e.retrieve, methods=["GET"]),
+        Route(study, e.stow, methods=["POST"]),
         Route(study + "/metadata", e.metadata, methods=["GET"]),
         Route(study + "/series", e.search_series, methods=["GET"]),
         Route(study + "/instances", e.search_instances, methods=["GET"]),

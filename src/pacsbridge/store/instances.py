@@ -23,6 +23,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import write_file_meta_info
 from sqlalchemy import insert, select, update
 
+from pacsbridge.errors import BadValue
 from pacsbridge.formats.fhir.imaging_order import (
     DCM,
     DICOM_UID_SYSTEM,
@@ -45,13 +46,25 @@ class StoredInstance:
     duplicate: bool
 
 
+class OtherStudy(BadValue):
+    """The instance belongs to another study than the one it was sent to (STOW-RS)."""
+
+
 def store_instance(
-    store: Store, data_dir: Path, file_meta: FileMetaDataset, dataset: bytes, wado_base: str
+    store: Store,
+    data_dir: Path,
+    file_meta: FileMetaDataset,
+    dataset: bytes,
+    wado_base: str,
+    *,
+    expected_study: str | None = None,
 ) -> StoredInstance:
     """Keep one received instance: file first, then index and ImagingStudy in one commit."""
     header = _header(file_meta, dataset)
     sop_uid = str(file_meta.MediaStorageSOPInstanceUID)
     study_uid, series_uid = str(header.StudyInstanceUID), str(header.SeriesInstanceUID)
+    if expected_study is not None and study_uid != expected_study:
+        raise OtherStudy(f"instance {sop_uid} belongs to study {study_uid}")
     with store.reader() as reader:
         known = reader.connection.execute(
             select(dicom_instance.c.study_uid).where(dicom_instance.c.sop_instance_uid == sop_uid)
