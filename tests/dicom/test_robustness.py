@@ -1,0 +1,69 @@
+"""Bad peers: unknown calling AEs, malformed datasets, aborted associations; others go on."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pynetdicom import AE
+from pynetdicom.sop_class import CTImageStorage, Verification
+
+from pacsbridge.config import Settings
+from pacsbridge.dicom.ae import DicomListener
+from tests.conftest import free_port
+
+
+def echo(port: int, calling: str = "TESTSCU") -> int | None:
+    ae = AE(ae_title=calling)
+    ae.add_requested_context(Verification)
+    assoc = ae.associate("127.0.0.1", port, ae_title="PACSBRIDGE")
+    if not assoc.is_established:
+        return None
+    try:
+        return assoc.send_c_echo().Status
+    finally:
+        assoc.release()
+
+
+def test_unknown_calling_ae_titles_are_refused(store, tmp_path):
+    listener = DicomListener(store, Settings(data_dir=tmp_path, dicom_allowed_aets=["CT_ROOM1"]))
+    port = free_port()
+    listener.start("127.0.0.1", port)
+    try:
+        assert echo(port, "INTRUDER") is None
+        assert echo(port, "CT_ROOM1") == 0x0000
+    finally:
+        listener.stop()
+
+
+def test_a_malformed_dataset_gets_a_failure_status_and_the_server_goes_on(server):
+    ds = Dataset()  # no Study/Series Instance UID: nothing can be filed
+    ds.SOPClassUID = CTImageStorage
+    ds.SOPInstanceUID = generate_uid()
+    ds.PatientID = "BROKEN"
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ae = AE(ae_title="MODALITY")
+    ae.add_requested_context(CTImageStorage)
+    assoc = ae.associate("127.0.0.1", server.dicom_port, ae_title="PACSBRIDGE")
+    assert assoc.is_established
+    try:
+        status = assoc.send_c_store(ds)
+        assert status.Status >= 0xA000  # a failure status, not success
+    finally:
+        assoc.release()
+    assert echo(server.dicom_port) == 0x0000
+
+
+def test_an_association_dropped_mid_transfer_leaves_the_server_serving(server):
+    with socket.create_connection(("127.0.0.1", server.dicom_port), timeout=10) as raw:
+        raw.sendall(b"\x01\x00\x00\x00\x10\x00")  # the start of an A-ASSOCIATE-RQ, then gone
+    ae = AE(ae_title="MODALITY")
+    ae.add_requested_context(CTImageStorage)
+    assoc = ae.associate("127.0.0.1", server.dicom_port, ae_title="PACSBRIDGE")
+    assert assoc.is_established
+    assoc.abort()  # abort an established association too
+    time.sleep(0.2)
+    assert echo(server.dicom_port) == 0x0000
