@@ -19,8 +19,10 @@ from pacsbridge.config import ConfigError, Settings, load_settings
 app = typer.Typer(
     help=(
         "pacsbridge: HL7 v2, FHIR R4 and DICOM for an imaging department, around one store.\n\n"
-        "Start here: `pacsbridge serve` runs the server on SQLite in ./data; FHIR answers at "
-        "http://localhost:8080/fhir/R4. `pacsbridge serve --help` lists every option."
+        "Start here: `pacsbridge serve` runs the server on SQLite in ./data: FHIR at "
+        "http://localhost:8080/fhir/R4, DICOMweb at /dicomweb, HL7 v2 (MLLP) on port 2575, "
+        "DICOM (AE PACSBRIDGE) on port 11112. `pacsbridge serve --help` lists every option; "
+        "`pacsbridge send FILE --to localhost:2575` sends HL7."
     ),
     no_args_is_help=True,
     add_completion=False,
