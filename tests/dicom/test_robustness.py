@@ -67,3 +67,24 @@ def test_an_association_dropped_mid_transfer_leaves_the_server_serving(server):
     assoc.abort()  # abort an established association too
     time.sleep(0.2)
     assert echo(server.dicom_port) == 0x0000
+
+
+def test_a_uid_that_would_leave_the_data_dir_is_refused(server, settings):
+    ds = Dataset()
+    ds.SOPClassUID = CTImageStorage
+    ds.SOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID = "../../../escape"
+    ds.SeriesInstanceUID = generate_uid()
+    ds.PatientID = "EVIL"
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ae = AE(ae_title="MODALITY")
+    ae.add_requested_context(CTImageStorage)
+    assoc = ae.associate("127.0.0.1", server.dicom_port, ae_title="PACSBRIDGE")
+    assert assoc.is_established
+    try:
+        assert assoc.send_c_store(ds).Status >= 0xA000
+    finally:
+        assoc.release()
+    assert not (settings.data_dir.parent / "escape").exists()
+    assert not any(settings.data_dir.parent.parent.glob("escape*"))

@@ -11,6 +11,7 @@ instance keeps the first copy and is still a success.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -35,6 +36,7 @@ from pacsbridge.store.tables import dicom_instance, dicom_series, dicom_study
 from pacsbridge.store.transaction import Store, Transaction
 
 ENDPOINT_SYSTEM = "urn:pacsbridge:endpoint"
+_UID = re.compile(r"[0-9]+(\.[0-9]+)*")  # PS3.5 9.1, at most 64 characters checked below
 BULK_THRESHOLD = 1024  # bytes: larger binary values are left out of the stored metadata
 
 
@@ -63,6 +65,12 @@ def store_instance(
     header = _header(file_meta, dataset)
     sop_uid = str(file_meta.MediaStorageSOPInstanceUID)
     study_uid, series_uid = str(header.StudyInstanceUID), str(header.SeriesInstanceUID)
+    for name, uid in (("SOPInstanceUID", sop_uid), ("StudyInstanceUID", study_uid),
+                      ("SeriesInstanceUID", series_uid)):  # fmt: skip
+        if len(uid) > 64 or not _UID.fullmatch(
+            uid
+        ):  # UIDs name the file: nothing else may reach the path
+            raise BadValue(f"{name} {uid[:80]!r} is not a valid UID", name)
     if expected_study is not None and study_uid != expected_study:
         raise OtherStudy(f"instance {sop_uid} belongs to study {study_uid}")
     with store.reader() as reader:
