@@ -44,6 +44,7 @@ def build_store(settings: Settings) -> Store:
         settings.effective_database_url(),
         pool_size=settings.database_pool_size,
         synchronous=settings.sqlite_synchronous,
+        read_timeout_seconds=settings.read_timeout_seconds,
     )
     upgrade(database)
     hooks = Hooks()

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     max_bundle_entries: int = Field(default=1000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    read_timeout_seconds: int = Field(
+        default=30, ge=1, description="PostgreSQL cancels a read (a search) running longer"
+    )
     sqlite_synchronous: Literal["full", "normal"] = Field(
         default="full",
         description="full: every commit reaches the disk before the ACK (survives power loss);"

@@ -94,23 +94,29 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def open_database(url: str, *, pool_size: int = 10, synchronous: str = "full") -> Database:
+def open_database(
+    url: str, *, pool_size: int = 10, synchronous: str = "full", read_timeout_seconds: int = 30
+) -> Database:
     """Engines for ``url``; the SQLite file's folder is created when missing."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _open_sqlite(url, parsed.database, pool_size, synchronous)
     if parsed.get_backend_name() == "postgresql":
+        # Reads that run longer than this are cancelled by PostgreSQL itself, so that a
+        # client that gave up cannot leave a runaway search behind.
+        timeout = {"options": f"-c statement_timeout={read_timeout_seconds * 1000}"}
         engine = create_engine(
-            url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
-        )
+            url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+            connect_args=timeout,
+        )  # fmt: skip
         # Writers skip the ping (a round trip per transaction): after a database restart
         # the first write fails (answered AR, or 500), the pool is invalidated and the
         # next one reconnects; nothing accepted is lost.
         writer = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2)
         single = create_engine(
             url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
-            isolation_level="AUTOCOMMIT",
+            isolation_level="AUTOCOMMIT", connect_args=timeout,
         )  # fmt: skip
         return Database(reader=engine, writer=writer, url=url, single=single)
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///… or postgresql://…")

@@ -15,8 +15,10 @@ from typing import Any
 
 from sqlalchemy import and_, case, false, func, literal, or_, select, true, tuple_
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement
 
+from pacsbridge.errors import TooCostly
 from pacsbridge.store.cursor import decode_cursor, encode_cursor
 from pacsbridge.store.resources import StoredResource, select_current_by_pks
 from pacsbridge.store.search.conditions import restricts_type, search_conditions
@@ -63,6 +65,16 @@ def find_pks(conn: Connection, request: SearchRequest, limit: int) -> list[int]:
 
 def run_search(conn: Connection, request: SearchRequest, registry: SearchRegistry) -> SearchResult:
     """One page of matches, its includes, the total when asked, and the next cursor."""
+    try:
+        return _run_search(conn, request, registry)
+    except OperationalError as exc:
+        if type(exc.orig).__name__ == "QueryCanceled":  # PostgreSQL's statement_timeout
+            raise TooCostly("the search took too long; narrow it with more criteria") from exc
+        raise
+
+
+def _run_search(conn: Connection, request: SearchRequest, registry: SearchRegistry
+                ) -> SearchResult:  # fmt: skip
     want_total = request.total in ("accurate", "estimate") or (
         request.total is None and request.cursor is None
     )
