@@ -14,7 +14,6 @@ from pacsbridge.store.search.query import run_search
 def test_a_runaway_postgresql_read_is_cancelled_and_reported_as_too_costly(tmp_path, database_url):
     """statement_timeout on the read engines; the search answers TooCostly, not a 500."""
 
-
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no statement timeout; its reads run in process")
     database = open_database(database_url, read_timeout_seconds=1)
