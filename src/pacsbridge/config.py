@@ -71,9 +71,17 @@ class Settings(BaseSettings):
     dicom_allowed_aets: list[str] = Field(
         default_factory=list, description="calling AE titles allowed to associate; empty: all"
     )
+    dicom_allow: list[str] = Field(
+        default_factory=list, description="addresses or networks allowed to associate; empty: all"
+    )
+    dicom_duplicate_policy: Literal["keep-first", "replace"] = Field(
+        default="keep-first",
+        description="an instance received again: keep the first copy or"
+        " replace it with the new one (both answered success)",
+    )
     dicom_peers: list[DicomPeer] = Field(default_factory=list)
 
-    @field_validator("mllp_allow")
+    @field_validator("mllp_allow", "dicom_allow")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         for item in value:

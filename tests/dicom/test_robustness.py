@@ -17,6 +17,7 @@ from tests.conftest import free_port
 
 def echo(port: int, calling: str = "TESTSCU") -> int | None:
     ae = AE(ae_title=calling)
+    ae.acse_timeout = ae.network_timeout = 5  # an aborted connection must not wait long
     ae.add_requested_context(Verification)
     assoc = ae.associate("127.0.0.1", port, ae_title="PACSBRIDGE")
     if not assoc.is_established:
@@ -88,3 +89,44 @@ def test_a_uid_that_would_leave_the_data_dir_is_refused(server, settings):
         assoc.release()
     assert not (settings.data_dir.parent / "escape").exists()
     assert not any(settings.data_dir.parent.parent.glob("escape*"))
+
+
+def test_addresses_outside_the_allow_list_are_aborted(store, tmp_path):
+    listener = DicomListener(store, Settings(data_dir=tmp_path, dicom_allow=["10.0.0.0/8"]))
+    port = free_port()
+    listener.start("127.0.0.1", port)
+    try:
+        assert echo(port) is None
+    finally:
+        listener.stop()
+    listener = DicomListener(store, Settings(data_dir=tmp_path, dicom_allow=["127.0.0.0/8"]))
+    listener.start("127.0.0.1", port)
+    try:
+        assert echo(port) == 0x0000
+    finally:
+        listener.stop()
+
+
+def test_the_replace_policy_keeps_the_second_copy(store, tmp_path):
+    from pydicom import dcmread
+
+    from tests.dicom.test_storage import fresh_ct
+
+    settings = Settings(data_dir=tmp_path, dicom_duplicate_policy="replace")
+    listener = DicomListener(store, settings)
+    port = free_port()
+    listener.start("127.0.0.1", port)
+    try:
+        path = fresh_ct(tmp_path, "REPLACE")
+        ds = dcmread(path)
+        ae = AE(ae_title="MODALITY")
+        ae.add_requested_context(CTImageStorage)
+        assoc = ae.associate("127.0.0.1", port, ae_title="PACSBRIDGE")
+        assert assoc.send_c_store(ds).Status == 0
+        ds.SeriesDescription = "second copy"
+        assert assoc.send_c_store(ds).Status == 0
+        assoc.release()
+    finally:
+        listener.stop()
+    kept = list((tmp_path / "dicom").rglob("*.dcm"))
+    assert len(kept) == 1 and dcmread(kept[0]).SeriesDescription == "second copy"

@@ -11,6 +11,7 @@ messages wait ~40 ms each for Nagle's algorithm.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 from collections.abc import Iterator
@@ -58,11 +59,12 @@ class DicomListener:
         self.ae.maximum_pdu_size = 0  # no limit: fewer, larger PDUs for images
         if settings.dicom_allowed_aets:
             self.ae.require_calling_aet = list(settings.dicom_allowed_aets)
+        self.allowed = [ipaddress.ip_network(n, strict=False) for n in settings.dicom_allow]
         self.server: ThreadedAssociationServer | None = None
 
     def handlers(self) -> list[tuple[Any, Any]]:
         return [
-            (evt.EVT_CONN_OPEN, _no_delay),
+            (evt.EVT_CONN_OPEN, self._on_connect),
             (evt.EVT_C_ECHO, _handle_echo),
             (evt.EVT_C_FIND, self._handle_find),
             (evt.EVT_N_CREATE, self._handle_n_create),
@@ -88,6 +90,22 @@ class DicomListener:
         if self.server is not None:
             self.server.shutdown()
             self.server = None
+
+    def _on_connect(self, event: Any) -> None:
+        """TCP_NODELAY, and the address allow-list: others are aborted before they speak."""
+        _no_delay(event)
+        if not self.allowed:
+            return
+        address = event.address[0] if getattr(event, "address", None) else None
+        try:
+            allowed = address is not None and any(
+                ipaddress.ip_address(address) in network for network in self.allowed
+            )
+        except ValueError:
+            allowed = False
+        if not allowed:
+            log.warning("DICOM connection refused by the allow-list", extra={"peer": address})
+            event.assoc.abort()
 
     def _handle_find(self, event: Any) -> Iterator[tuple[int, Any]]:
         """Modality Worklist C-FIND: pending answers, then success (PS3.4 K.4.1.3)."""
@@ -131,7 +149,8 @@ class DicomListener:
         """C-STORE: the file as received, its index rows and the ImagingStudy (PS3.4 B)."""
         try:
             store_instance(self.store, self.settings.data_dir, event.file_meta,
-                           event.request.DataSet.getvalue(), self.wado_base)  # fmt: skip
+                           event.request.DataSet.getvalue(), self.wado_base,
+                           replace=self.settings.dicom_duplicate_policy == "replace")  # fmt: skip
         except Exception as exc:
             status = _failure(exc, "C-STORE")
             return 0xC000 if status == 0xA900 else status  # "cannot understand"

@@ -22,7 +22,7 @@ import orjson
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import write_file_meta_info
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from pacsbridge.errors import BadValue
 from pacsbridge.formats.fhir.imaging_order import (
@@ -60,8 +60,12 @@ def store_instance(
     wado_base: str,
     *,
     expected_study: str | None = None,
+    replace: bool = False,
 ) -> StoredInstance:
-    """Keep one received instance: file first, then index and ImagingStudy in one commit."""
+    """Keep one received instance: file first, then index and ImagingStudy in one commit.
+
+    An instance received again keeps the first copy, or with ``replace`` takes the new one.
+    """
     header = _header(file_meta, dataset)
     sop_uid = str(file_meta.MediaStorageSOPInstanceUID)
     study_uid, series_uid = str(header.StudyInstanceUID), str(header.SeriesInstanceUID)
@@ -77,11 +81,15 @@ def store_instance(
         known = reader.connection.execute(
             select(dicom_instance.c.study_uid).where(dicom_instance.c.sop_instance_uid == sop_uid)
         ).first()
-    if known is not None:  # keep the first copy (the default duplicate policy)
+    if known is not None and not replace:  # keep the first copy (the default policy)
         return StoredInstance(sop_uid, study_uid, None, duplicate=True)
     relative = Path("dicom") / study_uid / series_uid / f"{sop_uid}.dcm"
     size = _write_file(data_dir / relative, file_meta, dataset)
     with store.transaction() as transaction:
+        if known is not None:  # replace: the new copy's file is written, its row follows
+            transaction.connection.execute(
+                delete(dicom_instance).where(dicom_instance.c.sop_instance_uid == sop_uid)
+            )
         _index(transaction, header, file_meta, relative, size)
         imaging_study = _imaging_study(transaction, study_uid, header, wado_base)
         transaction.connection.execute(
