@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_
 from sqlalchemy.sql import ColumnElement
 
 from pacsbridge.errors import BadValue
@@ -65,7 +65,3 @@ def _check(value: str, keyword: str) -> None:
     digits = value.split(".")[0]
     if not digits.isdigit():
         raise BadValue(f"{value!r} is not a valid {keyword}", keyword)
-
-
-def any_of(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
-    return or_(*conditions)

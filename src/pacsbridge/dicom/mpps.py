@@ -11,12 +11,12 @@ history is the event the outbound side will tell the HIS about.
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import datetime
 from typing import Any
 
 from pydicom.dataset import Dataset
 
 from pacsbridge import errors
+from pacsbridge.formats.dicom.dates import fhir_datetime
 from pacsbridge.formats.fhir.imaging_order import (
     DICOM_UID_SYSTEM,
     identifier_of_type,
@@ -148,24 +148,6 @@ def _follow(transaction: Transaction, order: StoredResource, status: str) -> Non
 
 
 def _moment(dataset: Dataset, prefix: str) -> str | None:
-    """DA + TM → FHIR dateTime (the modality's local time; no zone is sent)."""
-    date = str(dataset.get(f"{prefix}Date", "")).strip()
-    time = str(dataset.get(f"{prefix}Time", "")).strip().replace(":", "")
-    if len(date) != 8 or not date.isdigit():
-        return None
-    day = f"{date[:4]}-{date[4:6]}-{date[6:]}"
-    if len(time) >= 4 and time[:6].isdigit():
-        padded = (time[:6] + "00")[:6]
-        try:  # the modality's local time is this machine's
-            local = datetime(
-                int(date[:4]),
-                int(date[4:6]),
-                int(date[6:]),
-                int(padded[:2]),
-                int(padded[2:4]),
-                min(int(padded[4:6]), 59),
-            ).astimezone()
-        except ValueError:
-            return None
-        return local.isoformat(timespec="seconds")
-    return day
+    """``<prefix>Date`` + ``<prefix>Time`` as a FHIR dateTime."""
+    date = str(dataset.get(f"{prefix}Date", ""))
+    return fhir_datetime(date, str(dataset.get(f"{prefix}Time", ""))) if date else None

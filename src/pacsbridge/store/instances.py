@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from pydicom.filewriter import write_file_meta_info
 from sqlalchemy import delete, insert, select, update
 
 from pacsbridge.errors import BadValue
+from pacsbridge.formats.dicom.dates import fhir_datetime
 from pacsbridge.formats.fhir.imaging_order import (
     DCM,
     DICOM_UID_SYSTEM,
@@ -218,7 +218,7 @@ def _imaging_study(transaction: Transaction, study_uid: str, header: Dataset,
         "endpoint": [endpoint],
         "series": series,
     }
-    started = _started(header)
+    started = fhir_datetime(str(header.get("StudyDate", "")), str(header.get("StudyTime", "")))
     if started and "started" not in body:
         body["started"] = started
     order = _order(transaction, header, study_uid)
@@ -229,28 +229,6 @@ def _imaging_study(transaction: Transaction, study_uid: str, header: Dataset,
     if found:
         return transaction.update(body)[0].id
     return transaction.create(body).id
-
-
-def _started(header: Dataset) -> str | None:
-    date = str(header.get("StudyDate", ""))
-    if len(date) != 8 or not date.isdigit():
-        return None
-    time = str(header.get("StudyTime", "")).replace(":", "")[:6]
-    if len(time) >= 4 and time[:4].isdigit():
-        padded = (time + "00")[:6] if time[:6].isdigit() else time[:4] + "00"
-        try:
-            local = datetime(
-                int(date[:4]),
-                int(date[4:6]),
-                int(date[6:]),
-                int(padded[:2]),
-                int(padded[2:4]),
-                min(int(padded[4:6]), 59),
-            ).astimezone()
-        except ValueError:
-            return None
-        return local.isoformat(timespec="seconds")
-    return f"{date[:4]}-{date[4:6]}-{date[6:]}"
 
 
 def _patient(transaction: Transaction, header: Dataset) -> dict[str, Any]:

@@ -31,15 +31,6 @@ _SPS_PARTS = {
     "referring_physician": ("referringPhysician", "valueString"),
     "status": ("status", "valueCode"),
 }
-SPS_STATUSES = (
-    "SCHEDULED",
-    "ARRIVED",
-    "READY",
-    "STARTED",
-    "COMPLETED",
-    "DISCONTINUED",
-    "CANCELED",
-)  # PS3.3 C.4.10
 
 
 @dataclass
@@ -55,7 +46,7 @@ class ScheduledStep:
     protocol_code: dict[str, Any] | None = None  # a FHIR Coding
     performing_physician: str | None = None  # DICOM PN text
     referring_physician: str | None = None
-    status: str = "SCHEDULED"
+    status: str = "SCHEDULED"  # PS3.3 C.4.10: ARRIVED READY STARTED COMPLETED DISCONTINUED CANCELED
 
 
 def read_step(service_request: dict[str, Any]) -> ScheduledStep:

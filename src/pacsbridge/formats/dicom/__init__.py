@@ -1,0 +1,1 @@
+"""Pure DICOM value conversions, shared by the DICOM face and the store."""
