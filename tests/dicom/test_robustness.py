@@ -39,22 +39,32 @@ def test_unknown_calling_ae_titles_are_refused(store, tmp_path):
         listener.stop()
 
 
-def test_a_malformed_dataset_gets_a_failure_status_and_the_server_goes_on(server):
-    ds = Dataset()  # no Study/Series Instance UID: nothing can be filed
+def bare_ct(**attributes: str) -> Dataset:
+    """A CT dataset with only the attributes given, for datasets the server must refuse."""
+    ds = Dataset()
     ds.SOPClassUID = CTImageStorage
     ds.SOPInstanceUID = generate_uid()
-    ds.PatientID = "BROKEN"
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    return ds
+
+
+def store_status(port: int, ds: Dataset) -> int:
     ae = AE(ae_title="MODALITY")
     ae.add_requested_context(CTImageStorage)
-    assoc = ae.associate("127.0.0.1", server.dicom_port, ae_title="PACSBRIDGE")
+    assoc = ae.associate("127.0.0.1", port, ae_title="PACSBRIDGE")
     assert assoc.is_established
     try:
-        status = assoc.send_c_store(ds)
-        assert status.Status >= 0xA000  # a failure status, not success
+        return assoc.send_c_store(ds).Status
     finally:
         assoc.release()
+
+
+def test_a_malformed_dataset_gets_a_failure_status_and_the_server_goes_on(server):
+    ds = bare_ct(PatientID="BROKEN")  # no Study/Series Instance UID: nothing can be filed
+    assert store_status(server.dicom_port, ds) >= 0xA000  # a failure status, not success
     assert echo(server.dicom_port) == 0x0000
 
 
@@ -71,22 +81,9 @@ def test_an_association_dropped_mid_transfer_leaves_the_server_serving(server):
 
 
 def test_a_uid_that_would_leave_the_data_dir_is_refused(server, settings):
-    ds = Dataset()
-    ds.SOPClassUID = CTImageStorage
-    ds.SOPInstanceUID = generate_uid()
-    ds.StudyInstanceUID = "../../../escape"
-    ds.SeriesInstanceUID = generate_uid()
-    ds.PatientID = "EVIL"
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ae = AE(ae_title="MODALITY")
-    ae.add_requested_context(CTImageStorage)
-    assoc = ae.associate("127.0.0.1", server.dicom_port, ae_title="PACSBRIDGE")
-    assert assoc.is_established
-    try:
-        assert assoc.send_c_store(ds).Status >= 0xA000
-    finally:
-        assoc.release()
+    ds = bare_ct(StudyInstanceUID="../../../escape", SeriesInstanceUID=generate_uid(),
+                 PatientID="EVIL")  # fmt: skip
+    assert store_status(server.dicom_port, ds) >= 0xA000
     assert not (settings.data_dir.parent / "escape").exists()
     assert not any(settings.data_dir.parent.parent.glob("escape*"))
 

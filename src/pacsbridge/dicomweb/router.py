@@ -24,6 +24,7 @@ from pacsbridge.config import Settings
 from pacsbridge.dicomweb import multipart, qido, stow, wado
 from pacsbridge.dicomweb.problems import NotAcceptable, problem_response
 from pacsbridge.errors import TooCostly, UnknownKey
+from pacsbridge.formats.urls import public_base
 from pacsbridge.store import Store
 
 DICOM_JSON = "application/dicom+json"
@@ -47,14 +48,8 @@ class DicomwebEndpoints:
 
     def base_url(self, request: Request) -> str:
         """The service's base URL, for RetrieveURL: configured, or as the client called us."""
-        if self.settings.base_url:
-            return self.settings.base_url.rstrip("/") + "/dicomweb"
-        scope = request.scope
-        host = request.headers.get("host")
-        if not host:
-            server = scope.get("server") or ("localhost", 80)
-            host = f"{server[0]}:{server[1]}"
-        return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
+        return public_base(request.scope, request.headers.get("host"), self.settings.base_url,
+                           "/dicomweb")  # fmt: skip
 
     # --- QIDO-RS ---
 

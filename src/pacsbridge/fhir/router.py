@@ -32,6 +32,7 @@ from pacsbridge.fhir.negotiation import (
     response_format,
 )
 from pacsbridge.fhir.outcome import outcome_for
+from pacsbridge.formats.urls import public_base
 from pacsbridge.store import Store
 from pacsbridge.store.resources import format_instant, utc_now
 
@@ -47,16 +48,8 @@ class FhirEndpoints:
         self.started = format_instant(utc_now())
 
     def base_url(self, request: Request) -> str:
-        if self.settings.base_url:
-            return self.settings.base_url.rstrip("/") + "/fhir/R4"
-        # Under the Mount, root_path ends with the mount path (/fhir/R4). Read from the
-        # scope directly: building request.url costs more than the database read.
-        scope = request.scope
-        host = request.headers.get("host")
-        if not host:
-            server = scope.get("server") or ("localhost", 80)
-            host = f"{server[0]}:{server[1]}"
-        return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
+        return public_base(request.scope, request.headers.get("host"), self.settings.base_url,
+                           "/fhir/R4")  # fmt: skip
 
     async def metadata(self, request: Request) -> Response:
         async def work(fhir_request: FhirRequest) -> FhirResponse:
