@@ -16,7 +16,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 from pacsbridge import errors
-from pacsbridge.formats.hl7v2.charsets import Charset, decode, encode
+from pacsbridge.formats.hl7v2.charsets import Charset, decode, encode, msh_line
 from pacsbridge.formats.hl7v2.message import Message
 from pacsbridge.formats.hl7v2.mllp import FrameTooLarge
 from pacsbridge.formats.hl7v2.parse import HL7ParseError, parse_message, split_batch
@@ -214,10 +214,9 @@ def _readable_head(raw: bytes) -> Message | None:
 
 def _msh_senders(raw: bytes) -> tuple[str | None, str | None]:
     """MSH-3.1 and MSH-4.1 straight from the bytes: they pick the profile (and charset)."""
-    start = raw.find(b"MSH")
-    if start < 0 or len(raw) < start + 8:
+    line = msh_line(raw.lstrip(b"\xef\xbb\xbf \t\r\n"))  # a BOM or blank lines may lead
+    if line is None:
         return None, None
-    line = raw[start:].split(b"\r", 1)[0].split(b"\n", 1)[0].decode("latin-1")
     separator = line[3]
     fields = line.split(separator)
     component = line[4] if len(line) > 4 else "^"

@@ -149,8 +149,12 @@ def codec_for(name: str) -> str:
 _MSH_AT_LINE_START = re.compile(rb"(?:^|[\r\n])MSH")
 
 
-def _msh18(raw: bytes) -> list[str] | None:
-    """MSH-18's repetitions, read from the bytes of the first MSH; None if there is no MSH."""
+def msh_line(raw: bytes) -> str | None:
+    """The first MSH segment, read from the bytes before any decoding (latin-1: one
+    character per byte, so positions stay exact); None if there is no MSH.
+
+    MSH-3/4 (which profile) and MSH-18 (which codec) must be known before decoding.
+    """
     found = _MSH_AT_LINE_START.search(raw, 0, 1 << 20)
     if found is None:
         return None
@@ -160,8 +164,14 @@ def _msh18(raw: bytes) -> list[str] | None:
         at = raw.find(line_end, start, end)
         if at >= 0:
             end = at
-    line = raw[start:end].decode("latin-1")  # one char per byte: positions stay exact
-    if len(line) < 8:
+    line = raw[start:end].decode("latin-1")
+    return line if len(line) >= 8 else None
+
+
+def _msh18(raw: bytes) -> list[str] | None:
+    """MSH-18's repetitions, read from the bytes of the first MSH; None if there is no MSH."""
+    line = msh_line(raw)
+    if line is None:
         return None
     fields = line.split(line[3])
     if len(fields) < 18:
@@ -318,5 +328,6 @@ __all__ = [
     "codec_for",
     "decode",
     "encode",
+    "msh_line",
     "read_charset",
 ]
