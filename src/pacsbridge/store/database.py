@@ -54,26 +54,24 @@ class Database:
         """
         if self.is_postgresql:
             return
-        raw = self.writer.raw_connection()
-        try:
-            # executescript steps the pragma to the end; execute() would free one page.
-            raw.driver_connection.executescript(
-                "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);"
-            )
-        finally:
-            raw.close()
+        # executescript steps the pragma to the end; execute() would free one page.
+        self._sqlite_script("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
 
     def analyze(self) -> None:
         """Refresh the query planner's statistics (``ANALYZE``)."""
-        with self.writer.connect() as connection:
-            if self.is_postgresql:
+        if self.is_postgresql:  # on the writer: the readers' statement timeout must not apply
+            with self.writer.connect() as connection:
                 connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
                     "ANALYZE"
                 )
-                return
+            return
+        self._sqlite_script("ANALYZE;")
+
+    def _sqlite_script(self, script: str) -> None:
+        """Statements run on the driver itself, outside any transaction SQLAlchemy opens."""
         raw = self.writer.raw_connection()
         try:
-            raw.driver_connection.executescript("ANALYZE;")
+            raw.driver_connection.executescript(script)
         finally:
             raw.close()
 
