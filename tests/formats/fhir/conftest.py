@@ -16,6 +16,11 @@ CT_IMAGE = {"system": "urn:ietf:rfc:3986", "code": "urn:oid:1.2.840.10008.5.1.4.
 BASIC_SR = {"system": "urn:ietf:rfc:3986", "code": "urn:oid:1.2.840.10008.5.1.4.1.1.88.11"}
 
 
+SAMPLE_TYPES = ["Patient", "ServiceRequest", "Appointment", "ImagingStudy", "DiagnosticReport",
+                "Endpoint", "Procedure", "Practitioner", "Organization"]  # fmt: skip
+"""The resource types the samples cover: the ones pacsbridge serves."""
+
+
 def make_patient() -> dict:
     return {
         "resourceType": "Patient",

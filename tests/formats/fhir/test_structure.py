@@ -10,22 +10,9 @@ from pacsbridge.formats.fhir.structure import (
     resource_types,
     type_definition,
 )
+from tests.formats.fhir.conftest import SAMPLE_TYPES
 
-OURS = {
-    "Patient",
-    "ServiceRequest",
-    "Appointment",
-    "ImagingStudy",
-    "DiagnosticReport",
-    "Endpoint",
-    "Procedure",
-    "Practitioner",
-    "Organization",
-    "Bundle",
-    "OperationOutcome",
-    "CapabilityStatement",
-    "Parameters",
-}
+OURS = {*SAMPLE_TYPES, "Bundle", "OperationOutcome", "CapabilityStatement", "Parameters"}
 
 
 def test_resource_types_cover_r4b() -> None:

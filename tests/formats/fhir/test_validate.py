@@ -7,18 +7,9 @@ import pytest
 
 from pacsbridge.errors import InvalidContent, Issue
 from pacsbridge.formats.fhir import validate
+from tests.formats.fhir.conftest import SAMPLE_TYPES
 
-SERVED = [
-    "Patient",
-    "ServiceRequest",
-    "Appointment",
-    "ImagingStudy",
-    "DiagnosticReport",
-    "Endpoint",
-    "Procedure",
-    "Practitioner",
-    "Organization",
-]
+SERVED = SAMPLE_TYPES
 Samples = dict[str, Callable[..., dict]]
 
 

@@ -10,22 +10,10 @@ from lxml import etree
 
 from pacsbridge.errors import BadValue, InvalidContent
 from pacsbridge.formats.fhir import from_xml, to_xml, validate
+from tests.formats.fhir.conftest import SAMPLE_TYPES
 
 Samples = dict[str, Callable[..., dict]]
-ALL = [
-    "Patient",
-    "ServiceRequest",
-    "Appointment",
-    "ImagingStudy",
-    "DiagnosticReport",
-    "Endpoint",
-    "Procedure",
-    "Practitioner",
-    "Organization",
-    "OperationOutcome",
-    "CapabilityStatement",
-    "Bundle",
-]
+ALL = [*SAMPLE_TYPES, "OperationOutcome", "CapabilityStatement", "Bundle"]
 F = "{http://hl7.org/fhir}"
 BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
 
