@@ -164,3 +164,18 @@ def test_bad_values_are_400_with_a_problem(server):
         response = httpx.get(f"{server.url}/dicomweb/studies", params=params)
         assert response.status_code == 400
         assert response.json()["status"] == 400
+
+
+def test_fuzzy_matching_finds_names_by_word_starts_in_any_order(server, tmp_path, patient, unique):
+    study = store_study(server, tmp_path, patient, name=f"Van{unique}^Marie Anne^^Dr")
+
+    def found(name: str, fuzzy: str = "true") -> list[str]:
+        return values(qido(server, "/studies", PatientName=name, fuzzymatching=fuzzy), STUDY_UID)
+
+    for name in (f"van{unique}", f"ANNE van{unique[:6]}", f"mar van{unique}",
+                 f"van{unique}^marie", f"v?n{unique} ann*"):  # fmt: skip
+        assert found(name) == [study.uid], name
+    assert found(f"arie van{unique}") == []  # a word must start a word of the name
+    assert found(f"anne van{unique}", "false") == []  # off: exact or wildcard matching only
+    response = httpx.get(f"{server.url}/dicomweb/studies", params={"fuzzymatching": "maybe"})
+    assert response.status_code == 400

@@ -30,6 +30,11 @@ class NotAcceptable(Unsupported):
     """No media type the client accepts can be produced (HTTP 406, PS3.18 8.7.4)."""
 
 
+class Undecodable(NotAcceptable):
+    """Pixel data that cannot be decoded here (no codec, or corrupt): nothing rendered or
+    decompressed can be produced, so the answer is 406 and the detail says why."""
+
+
 STATUS_FOR: dict[type[Exception], int] = {
     NotAcceptable: 406,
     InvalidContent: 400,

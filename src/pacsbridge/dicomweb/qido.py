@@ -3,6 +3,10 @@
 Matching (PS3.4 C.2.2.2) runs in the database: single value, wildcard (``*``, ``?``) on
 PatientName (case-insensitive, as PS3.18 10.6.1.2.1 allows), PatientID and
 AccessionNumber, UID lists (comma or backslash separated), and date ranges on StudyDate.
+With ``fuzzymatching=true`` (PS3.18 10.6.1.2) PatientName matches when every word asked
+starts a word of the name, in any component and any order, ignoring case: ``jan do``
+finds ``DOE^JANE``.
+
 Attributes come from the index columns; the rest of what a level must return (PS3.18
 Table 10.6.3-3 to -5) and any ``includefield`` are read from the stored metadata of one
 instance: the first received of the study or series, or the instance itself. Matching
@@ -17,7 +21,7 @@ from typing import Any, Literal
 
 import orjson
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -53,6 +57,7 @@ class Query:
     offset: int = 0
     include_all: bool = False
     include: set[str] = field(default_factory=set)  # tags as 8 hex digits
+    fuzzy: bool = False
 
 
 def parse_query(level: Level, params: list[tuple[str, str]], path: dict[str, str]) -> Query:
@@ -69,6 +74,10 @@ def parse_query(level: Level, params: list[tuple[str, str]], path: dict[str, str
                     query.include_all = True
                 elif (tag := _tag(item)) is not None:
                     query.include.add(tag)  # unknown names are ignored
+        elif name == "fuzzymatching":
+            if value.lower() not in ("true", "false"):
+                raise BadValue(f"fuzzymatching must be true or false, not {value!r}", name)
+            query.fuzzy = value.lower() == "true"
         elif name not in CONTROL_PARAMS and (keyword := _keyword(name)) and value != "":
             query.match[keyword] = value
     for keyword, uid in path.items():
@@ -177,7 +186,9 @@ def _conditions(query: Query) -> list[ColumnElement[bool]]:
                             ("AccessionNumber", dicom_study.c.accession)):  # fmt: skip
         if keyword in m:
             found.append(_string_match(column, m[keyword], fold_case=False))
-    if "PatientName" in m:
+    if "PatientName" in m and query.fuzzy:
+        found.append(_fuzzy_name(dicom_study.c.patient_name, m["PatientName"]))
+    elif "PatientName" in m:
         found.append(_string_match(dicom_study.c.patient_name, m["PatientName"], fold_case=True))
     if "StudyDate" in m:
         found.append(_date_match(dicom_study.c.study_date, m["StudyDate"]))
@@ -210,6 +221,21 @@ def _string_match(column: Any, value: str, *, fold_case: bool) -> ColumnElement[
         return target == value
     pattern = re.sub(r"([!%_])", r"!\1", value).replace("*", "%").replace("?", "_")
     return target.like(pattern, escape="!")
+
+
+def _fuzzy_name(column: Any, value: str) -> ColumnElement[bool]:
+    """Each word of ``value`` starts a word of the name (after ``^``, ``=``, a space or at
+    the start), case folded; ``*`` and ``?`` keep their wildcard meaning inside a word."""
+    words = [w for w in re.split(r"[\s^=,]+", value.upper()) if w.strip("*")]
+    if not words:
+        return _string_match(column, value, fold_case=True)
+    name = func.upper(column)
+    conditions = []
+    for word in words:
+        body = re.sub(r"([!%_])", r"!\1", word).replace("*", "%").replace("?", "_")
+        conditions.append(or_(*(name.like(f"{before}{body}%", escape="!")
+                                for before in ("", "%^", "% ", "%="))))  # fmt: skip
+    return and_(*conditions)
 
 
 def _date_match(column: Any, value: str) -> ColumnElement[bool]:

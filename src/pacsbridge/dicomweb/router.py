@@ -21,17 +21,20 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from pacsbridge.config import Settings
-from pacsbridge.dicomweb import multipart, qido, stow, wado
+from pacsbridge.dicomweb import bulkdata, frames, media, multipart, qido, rendered, stow, wado
+from pacsbridge.dicomweb.pixels import StoredPixels
 from pacsbridge.dicomweb.problems import NotAcceptable, problem_response
-from pacsbridge.errors import TooCostly, UnknownKey
+from pacsbridge.errors import BadValue, TooCostly, UnknownKey
 from pacsbridge.formats.urls import public_base
 from pacsbridge.store import Store
 
 DICOM_JSON = "application/dicom+json"
+THUMBNAIL_VIEWPORT = (128, 128)
 
 CORS_MIDDLEWARE = [
     Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
-               allow_headers=["*"], expose_headers=["Content-Type", "Content-Length"]),
+               allow_headers=["*"], expose_headers=["Content-Type", "Content-Length",
+                               "Content-Location"]),
 ]  # fmt: skip
 """For the ``/dicomweb`` mount: any origin may read (PS3.18 does not define access control)."""
 
@@ -128,14 +131,112 @@ class DicomwebEndpoints:
     async def metadata(self, request: Request) -> Response:
         async def work() -> Response:
             _negotiate(request, ("application/dicom+json", "application/json"))
-            body = await run_in_threadpool(self._metadata, _target(request))
+            body = await run_in_threadpool(self._metadata, _target(request),
+                                           self.base_url(request))  # fmt: skip
             return Response(body, media_type=DICOM_JSON)
 
         return await _answer(work)
 
-    def _metadata(self, target: wado.Target) -> bytes:
+    def _metadata(self, target: wado.Target, base: str) -> bytes:
         with self.store.reader() as reader:
-            return wado.metadata(reader.connection, target)
+            return wado.metadata(reader.connection, target, base)
+
+    async def bulkdata(self, request: Request) -> Response:
+        """``.../instances/{i}/bulkdata/{path}``: one value of the stored file."""
+
+        async def work() -> Response:
+            steps = bulkdata.parse_path(request.path_params["path"])
+            multi = bulkdata.is_multipart(_acceptable(request))
+            value = await run_in_threadpool(self._bulk_value, _target(request), steps)
+            location = f"{self._instance_url(request)}/bulkdata/{request.path_params['path']}"
+            if not multi:
+                return Response(value, media_type=media.OCTET_STREAM,
+                                headers={"Content-Location": location})  # fmt: skip
+            boundary = multipart.new_boundary()
+            body = b"".join(multipart.write_multipart(
+                [multipart.Part(value, media.OCTET_STREAM, location)], boundary))  # fmt: skip
+            return Response(body, media_type=multipart.content_type(boundary, media.OCTET_STREAM))
+
+        return await _answer(work)
+
+    def _bulk_value(self, target: wado.Target, steps: list[int | str]) -> bytes:
+        with self.store.reader() as reader:
+            found = wado.one_file(reader.connection, self.settings.data_dir, target)
+        big_endian = found.transfer_syntax_uid == media.BIG_ENDIAN
+        return bulkdata.read_value(found.path, steps, str(target.instance), big_endian=big_endian)
+
+    # --- frames, rendered, thumbnails (pixel data, read from the stored file) ---
+
+    async def frames(self, request: Request) -> Response:
+        """``.../frames/{list}``: one part per frame (``frames.py`` says which form)."""
+
+        async def work() -> Response:
+            numbers = frames.parse_frame_list(request.path_params["frames"])
+            accept = _acceptable(request)
+            location = self._instance_url(request)
+            choice, parts = await run_in_threadpool(
+                self._frame_parts, _target(request), numbers, accept, location
+            )
+            if not choice.multipart:
+                return Response(parts[0].body, media_type=choice.content_type,
+                                headers={"Content-Location": parts[0].location or ""})  # fmt: skip
+            boundary = multipart.new_boundary()
+            kind = multipart.content_type(boundary, choice.media_type)
+            return StreamingResponse(multipart.write_multipart(parts, boundary), media_type=kind)
+
+        return await _answer(work)
+
+    def _frame_parts(self, target: wado.Target, numbers: list[int],
+                     accept: list[media.MediaRange], location: str,
+                     ) -> tuple[frames.Choice, list[multipart.Part]]:  # fmt: skip
+        pixels = self._pixels(target)
+        frames.check_range(numbers, pixels, str(target.instance))
+        choice = frames.choose(accept, pixels, len(numbers))
+        return choice, frames.with_first_read(frames.parts(pixels, numbers, choice, location))
+
+    async def rendered(self, request: Request) -> Response:
+        """``.../instances/{i}/rendered`` (first frame) and ``.../frames/{n}/rendered``."""
+        return await self._image(request, thumbnail=False)
+
+    async def thumbnail(self, request: Request) -> Response:
+        """``.../thumbnail`` at every level; a study or series shows a representative."""
+        return await self._image(request, thumbnail=True)
+
+    async def _image(self, request: Request, *, thumbnail: bool) -> Response:
+        async def work() -> Response:
+            kind = rendered.choose_media_type(_acceptable(request))
+            params = rendered.parse_params(list(request.query_params.multi_items()), kind,
+                                           THUMBNAIL_VIEWPORT if thumbnail else None)  # fmt: skip
+            index = 0
+            if "frames" in request.path_params:
+                numbers = frames.parse_frame_list(request.path_params["frames"])
+                if len(numbers) != 1:
+                    raise BadValue("a rendered frame is one frame number, not a list", "frames")
+                index = numbers[0] - 1
+            body = await run_in_threadpool(self._render, _target(request), index, params)
+            return Response(body, media_type=kind)
+
+        return await _answer(work)
+
+    def _render(self, target: wado.Target, index: int, params: rendered.RenderParams) -> bytes:
+        if target.instance is None:
+            with self.store.reader() as reader:
+                found = wado.representative(reader.connection, self.settings.data_dir, target)
+            pixels = StoredPixels(found.path, found.transfer_syntax_uid)
+        else:
+            pixels = self._pixels(target)
+        frames.check_range([index + 1], pixels, str(target.instance or target.describe()))
+        return rendered.render(pixels, index, params)
+
+    def _pixels(self, target: wado.Target) -> StoredPixels:
+        with self.store.reader() as reader:
+            found = wado.one_file(reader.connection, self.settings.data_dir, target)
+        return StoredPixels(found.path, found.transfer_syntax_uid)
+
+    def _instance_url(self, request: Request) -> str:
+        p = request.path_params
+        return (f"{self.base_url(request)}/studies/{p['study']}/series/{p['series']}"
+                f"/instances/{p['instance']}")  # fmt: skip
 
     async def unknown(self, request: Request) -> Response:
         async def work() -> Response:
@@ -151,6 +252,10 @@ async def _answer(work: Callable[[], Awaitable[Response]]) -> Response:
         return problem_response(exc)
 
 
+def _acceptable(request: Request) -> list[media.MediaRange]:
+    return media.acceptable(request.headers.get("accept"), request.query_params.getlist("accept"))
+
+
 def _target(request: Request) -> wado.Target:
     path = request.path_params
     return wado.Target(path["study"], path.get("series"), path.get("instance"))
@@ -159,8 +264,8 @@ def _target(request: Request) -> wado.Target:
 def _negotiate(request: Request, media_types: tuple[str, ...], part_type: str = "") -> None:
     """Refuse (406) an Accept header that allows none of ``media_types`` (PS3.18 8.7.4).
 
-    For multipart, a ``type`` parameter other than ``part_type`` is refused too: we do not
-    serve frames or rendered images.
+    For multipart, a ``type`` parameter other than ``part_type`` is refused too: frames and
+    rendered images are resources of their own (``frames.py``, ``rendered.py``).
     """
     accept = request.headers.get("accept")
     if not accept:
@@ -199,5 +304,13 @@ def dicomweb_routes(endpoints: DicomwebEndpoints) -> list[BaseRoute]:
         Route(series + "/instances", e.search_instances, methods=["GET"]),
         Route(instance, e.retrieve, methods=["GET"]),
         Route(instance + "/metadata", e.metadata, methods=["GET"]),
+        Route(instance + "/bulkdata/{path:path}", e.bulkdata, methods=["GET"]),
+        Route(instance + "/frames/{frames}", e.frames, methods=["GET"]),
+        Route(instance + "/frames/{frames}/rendered", e.rendered, methods=["GET"]),
+        Route(instance + "/frames/{frames}/thumbnail", e.thumbnail, methods=["GET"]),
+        Route(instance + "/rendered", e.rendered, methods=["GET"]),
+        Route(instance + "/thumbnail", e.thumbnail, methods=["GET"]),
+        Route(series + "/thumbnail", e.thumbnail, methods=["GET"]),
+        Route(study + "/thumbnail", e.thumbnail, methods=["GET"]),
         Route("/{rest:path}", e.unknown, methods=["GET", "POST", "PUT", "DELETE"]),
     ]

@@ -5,10 +5,10 @@ Content-Type names it. PS3.18 8.7.3.5.2 would have us transcode to Explicit VR L
 Endian unless the client accepts ``transfer-syntax=*``; we never transcode, on purpose
 (no pixel decoding in the server), as many archives do for their native syntax.
 
-Metadata is the DICOM JSON stored at receipt (``store/instances.py``), joined as text
-without parsing. It holds no PixelData (read with ``stop_before_pixels``), so no
-BulkDataURI is given for it; other large binary values were stored with an empty
-BulkDataURI, which is removed here, leaving the attribute with its VR only.
+Metadata is the DICOM JSON stored at receipt (``store/instances.py``), joined as text;
+only an instance whose JSON holds bulk data is parsed, to give those values their
+BulkDataURI (``bulkdata.py``). It holds no PixelData (read with ``stop_before_pixels``):
+pixels are fetched by frame.
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
+from pacsbridge.dicomweb import bulkdata
 from pacsbridge.errors import PacsbridgeError, UnknownKey
-from pacsbridge.store.tables import dicom_instance
-
-_EMPTY_BULK_DATA = ',"BulkDataURI":""'  # the stored JSON is compact (orjson)
+from pacsbridge.store.tables import dicom_instance, dicom_series
 
 
 @dataclass(frozen=True)
@@ -71,9 +70,53 @@ def find_files(connection: Connection, data_dir: Path, target: Target) -> list[S
     return files
 
 
-def metadata(connection: Connection, target: Target) -> bytes:
-    """The DICOM JSON array of the instances of ``target`` (PS3.18 10.4.1.1.2)."""
-    texts = connection.execute(_select(target, dicom_instance.c.metadata)).scalars().all()
-    if not texts:
+def metadata(connection: Connection, target: Target, base: str) -> bytes:
+    """The DICOM JSON array of the instances of ``target`` (PS3.18 10.4.1.1.2); ``base``
+    is the service URL the BulkDataURIs start with."""
+    i = dicom_instance
+    rows = connection.execute(
+        _select(target, i.c.metadata, i.c.study_uid, i.c.series_uid, i.c.sop_instance_uid)
+    ).all()
+    if not rows:
         raise UnknownKey(f"no {target.describe()} is stored here", target.describe())
-    return ("[" + ",".join(t.replace(_EMPTY_BULK_DATA, "") for t in texts) + "]").encode()
+    texts = [bulkdata.with_uris(row.metadata, f"{base}/studies/{row.study_uid}/series/"
+                                f"{row.series_uid}/instances/{row.sop_instance_uid}")
+             for row in rows]  # fmt: skip
+    return ("[" + ",".join(texts) + "]").encode()
+
+
+def one_file(connection: Connection, data_dir: Path, target: Target) -> StoredFile:
+    """The file of the one instance ``target`` names (frames, rendered, bulk data)."""
+    return find_files(connection, data_dir, target)[0]
+
+
+# Series whose instances rarely hold pixel data: a thumbnail looks elsewhere first.
+_NON_IMAGE_MODALITIES = ("SR", "PR", "KO", "DOC", "REG", "RTPLAN", "RTSTRUCT")
+
+
+def representative(connection: Connection, data_dir: Path, target: Target) -> StoredFile:
+    """The instance a study's or series' thumbnail shows: the middle instance (by
+    Instance Number) of the first image series (by Series Number)."""
+    i, s = dicom_instance, dicom_series
+    series = target.series
+    if series is None:
+        series = connection.execute(
+            select(s.c.series_uid).where(s.c.study_uid == target.study)
+            .order_by(func.coalesce(s.c.modality, "").in_(_NON_IMAGE_MODALITIES),
+                      s.c.series_number.is_(None),
+                      s.c.series_number, s.c.series_uid).limit(1)
+        ).scalar()  # fmt: skip
+        if series is None:
+            raise UnknownKey(f"no {target.describe()} is stored here", target.describe())
+    rows = connection.execute(
+        select(i.c.path, i.c.transfer_syntax_uid)
+        .where(i.c.study_uid == target.study, i.c.series_uid == series)
+        .order_by(i.c.instance_number.is_(None), i.c.instance_number, i.c.sop_instance_uid)
+    ).all()  # fmt: skip
+    if not rows:
+        raise UnknownKey(f"no {target.describe()} is stored here", target.describe())
+    middle = rows[(len(rows) - 1) // 2]
+    found = StoredFile(data_dir / middle.path, middle.transfer_syntax_uid)
+    if not found.path.is_file():
+        raise PacsbridgeError(f"the stored file {found.path.name} is missing")
+    return found
