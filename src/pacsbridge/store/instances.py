@@ -36,6 +36,11 @@ from pacsbridge.store.tables import dicom_instance, dicom_series, dicom_study
 from pacsbridge.store.transaction import Store, Transaction
 
 ENDPOINT_SYSTEM = "urn:pacsbridge:endpoint"
+IID_PATH = "/viewer/IHEInvokeImageDisplay"  # IHE Invoke Image Display, served by viewer/
+_ENDPOINT_KINDS = {
+    "dicom-wado-rs": ("pacsbridge DICOMweb", "application/dicom"),
+    "ihe-iid": ("pacsbridge viewer (OHIF)", "text/html"),
+}
 _UID = re.compile(r"[0-9]+(\.[0-9]+)*")  # PS3.5 9.1, at most 64 characters checked below
 BULK_THRESHOLD = 1024  # bytes: larger binary values are left out of the stored metadata
 
@@ -85,7 +90,7 @@ def store_instance(
         return StoredInstance(sop_uid, study_uid, None, duplicate=True)
     relative = Path("dicom") / study_uid / series_uid / f"{sop_uid}.dcm"
     size = _write_file(data_dir / relative, file_meta, dataset)
-    with store.transaction() as transaction:
+    with store.transaction("dicom") as transaction:
         if known is not None:  # replace: the new copy's file is written, its row follows
             transaction.connection.execute(
                 delete(dicom_instance).where(dicom_instance.c.sop_instance_uid == sop_uid)
@@ -183,7 +188,8 @@ def _imaging_study(transaction: Transaction, study_uid: str, header: Dataset,
         .where(dicom_instance.c.study_uid == study_uid)
         .order_by(dicom_instance.c.instance_number, dicom_instance.c.sop_instance_uid)
     ).all()  # fmt: skip
-    endpoint = {"reference": f"Endpoint/{_endpoint(transaction, wado_base)}"}
+    endpoint = {"reference": f"Endpoint/{_endpoint(transaction, 'dicom-wado-rs', wado_base)}"}
+    viewer = _endpoint(transaction, "ihe-iid", wado_base.removesuffix("/dicomweb") + IID_PATH)
     series = []
     for row in series_rows:
         instances = [
@@ -215,7 +221,7 @@ def _imaging_study(transaction: Transaction, study_uid: str, header: Dataset,
         "modality": [
             {"system": DCM, "code": m} for m in sorted({s["modality"]["code"] for s in series})
         ],  # fmt: skip
-        "endpoint": [endpoint],
+        "endpoint": [endpoint, {"reference": f"Endpoint/{viewer}"}],
         "series": series,
     }
     started = fhir_datetime(str(header.get("StudyDate", "")), str(header.get("StudyTime", "")))
@@ -271,20 +277,21 @@ def _order(transaction: Transaction, header: Dataset, study_uid: str) -> str | N
     return None
 
 
-def _endpoint(transaction: Transaction, wado_base: str) -> str:
-    """The one Endpoint that says where images are fetched (``dicom-wado-rs``)."""
-    found = transaction.find_by_identifier("Endpoint", "dicom-wado-rs", ENDPOINT_SYSTEM)
+def _endpoint(transaction: Transaction, connection_type: str, address: str) -> str:
+    """The one Endpoint of a kind: images fetched (``dicom-wado-rs``), or shown (``ihe-iid``)."""
+    found = transaction.find_by_identifier("Endpoint", connection_type, ENDPOINT_SYSTEM)
     if found:
         return found[0]
+    name, mime = _ENDPOINT_KINDS[connection_type]
     body = {
         "resourceType": "Endpoint",
-        "identifier": [{"system": ENDPOINT_SYSTEM, "value": "dicom-wado-rs"}],
+        "identifier": [{"system": ENDPOINT_SYSTEM, "value": connection_type}],
         "status": "active",
         "connectionType": {"system": "http://terminology.hl7.org/CodeSystem/"
-                           "endpoint-connection-type", "code": "dicom-wado-rs"},
-        "name": "pacsbridge DICOMweb",
+                           "endpoint-connection-type", "code": connection_type},
+        "name": name,
         "payloadType": [{"text": "DICOM"}],
-        "payloadMimeType": ["application/dicom"],
-        "address": wado_base,
+        "payloadMimeType": [mime],
+        "address": address,
     }  # fmt: skip
     return transaction.create(body).id
