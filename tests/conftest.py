@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
 
-from pacsbridge.app import build_http_app, build_store
+from pacsbridge.app import build_http_app, build_store, start_sender
 from pacsbridge.config import Settings
 from pacsbridge.dicom.ae import DicomListener
 from pacsbridge.hl7v2.listener import MllpListener
@@ -117,7 +117,9 @@ class RunningServer:
         self.listener = MllpListener(Receiver(store, settings.partners), settings)
         self.dicom = DicomListener(store, settings)
         listeners = {"mllp": self.listener, "dicom": self.dicom}
-        app = build_http_app(settings, store, listeners=listeners)
+        self.app = app = build_http_app(settings, store, listeners=listeners)
+        self.settings, self.store = settings, store
+        self.sender = None
         config = uvicorn.Config(app, host="127.0.0.1", port=settings.http_port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
@@ -128,9 +130,12 @@ class RunningServer:
     async def _main(self) -> None:
         await self.listener.start("127.0.0.1", self.mllp_port)
         self.dicom.start("127.0.0.1", self.dicom_port)
+        self.sender = start_sender(self.settings, self.store, self.app)
         try:
             await self.server.serve()
         finally:
+            if self.sender is not None:
+                await self.sender.stop()
             self.dicom.stop()
             await self.listener.stop()
 

@@ -29,10 +29,13 @@ from pacsbridge.ops.health import health_endpoint
 from pacsbridge.ops.logging import configure_logging
 from pacsbridge.ops.maintenance import maintenance_loop
 from pacsbridge.ops.metrics import Metrics, MetricsMiddleware
+from pacsbridge.outbox.sender import OutboxSender, SenderMetrics
 from pacsbridge.rules import RULES
+from pacsbridge.rules.outbound import outbound_rules
 from pacsbridge.store import Hooks, Store, open_database
 from pacsbridge.store.migrate import upgrade
 from pacsbridge.store.search.params import load_registry
+from pacsbridge.viewer import viewer_routes
 
 log = logging.getLogger("pacsbridge")
 
@@ -48,7 +51,7 @@ def build_store(settings: Settings) -> Store:
     )
     upgrade(database)
     hooks = Hooks()
-    hooks.resource_changed.extend(RULES)
+    hooks.resource_changed.extend([*RULES, *outbound_rules(settings.destinations)])
     return Store(
         database,
         load_registry(),
@@ -78,12 +81,26 @@ def build_http_app(
             routes=dicomweb_routes(DicomwebEndpoints(store, settings)),
             middleware=CORS_MIDDLEWARE,
         ),
+        Route("/viewer", lambda request: RedirectResponse(url="/viewer/"), methods=["GET"]),
+        Mount("/viewer", routes=viewer_routes(settings.data_dir)),
         Route("/", root, methods=["GET"]),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics)])
     app.state.store = store
     app.state.settings = settings
+    app.state.metrics = metrics
     return app
+
+
+def start_sender(settings: Settings, store: Store, app: Starlette) -> OutboxSender | None:
+    """The outbox workers of this process, when it has destinations and sends (not off)."""
+    if not settings.destinations or not settings.outbox_workers:
+        return None
+    sender = OutboxSender(store, settings.destinations,
+                          metrics=SenderMetrics(app.state.metrics.registry))  # fmt: skip
+    sender.start()
+    app.state.sender = sender
+    return sender
 
 
 def serve(settings: Settings) -> None:
@@ -99,6 +116,7 @@ async def run(settings: Settings) -> None:
     app = build_http_app(settings, store, listeners={"mllp": listener, "dicom": dicom})
     await listener.start(settings.host, settings.mllp_port)
     dicom.start(settings.host, settings.dicom_port)
+    sender = start_sender(settings, store, app)
     maintenance = asyncio.create_task(maintenance_loop(store, settings.message_retention_days))
     log.info(
         "pacsbridge %s ready: FHIR at http://%s:%d/fhir/R4, MLLP on port %d, DICOM %s on "
@@ -119,6 +137,8 @@ async def run(settings: Settings) -> None:
         await uvicorn.Server(config).serve()
     finally:
         maintenance.cancel()
+        if sender is not None:
+            await sender.stop()
         dicom.stop()
         await listener.stop()
         store.database.dispose()

@@ -29,6 +29,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+viewer_app = typer.Typer(help="The OHIF image viewer served at /viewer.", no_args_is_help=True)
+app.add_typer(viewer_app, name="viewer")
 err = Console(stderr=True)
 
 ConfigOption = Annotated[
@@ -65,6 +67,10 @@ def serve(
     base_url: Annotated[str | None, typer.Option(help="public URL, for links")] = None,
     log_level: Annotated[str | None, typer.Option(help="debug|info|warning|error")] = None,
     log_format: Annotated[str | None, typer.Option(help="console|json")] = None,
+    destination: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME=HOST:PORT: send reports and order status there (repeatable)"),
+    ] = None,
 ) -> None:
     """Run the server: every listener in one process, until Ctrl-C."""
     settings = _settings(
@@ -72,6 +78,8 @@ def serve(
         mllp_port=mllp_port, dicom_port=dicom_port, ae_title=ae_title, base_url=base_url,
         log_level=log_level, log_format=log_format,
     )  # fmt: skip
+    if destination:
+        settings = _with_destinations(settings, destination)
     from pacsbridge.app import serve as run
 
     try:
@@ -80,6 +88,20 @@ def serve(
         err.print(f"[red]error:[/red] {exc}")
         err.print("Is another program using the port? Choose another with --http-port.")
         raise typer.Exit(1) from exc
+
+
+def _with_destinations(settings: Settings, flags: list[str]) -> Settings:
+    from pydantic import ValidationError
+
+    from pacsbridge.profiles.destination import parse_destination_flag
+
+    try:
+        added = [parse_destination_flag(flag) for flag in flags]
+        every = [*settings.destinations, *added]
+        return Settings.model_validate({**settings.model_dump(), "destinations": every})
+    except (ValueError, ValidationError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
 
 
 @db_app.command("upgrade")
@@ -114,6 +136,28 @@ def reindex(
 
         count = reindex_all(store, on_progress=advance)
     typer.echo(f"reindexed {count} resources")
+
+
+@viewer_app.command("install")
+def viewer_install(
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    tarball: Annotated[
+        Path | None, typer.Option(help="a file from `npm pack @ohif/app@VERSION` (no npm run)")
+    ] = None,
+    version: Annotated[str | None, typer.Option(help="OHIF version to fetch with npm")] = None,
+) -> None:
+    """Install (or replace) the OHIF viewer in the data dir; serve shows it at /viewer."""
+    from pacsbridge.viewer import OHIF_VERSION, ViewerInstallError, install_viewer
+
+    settings = _settings(config, data_dir=data_dir)
+    with err.status(f"installing OHIF {version or OHIF_VERSION} into {settings.data_dir}"):
+        try:
+            where = install_viewer(settings.data_dir, tarball, version or OHIF_VERSION)
+        except ViewerInstallError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from exc
+    typer.echo(f"viewer installed in {where}; open http://localhost:{settings.http_port}/viewer/")
 
 
 app.command(name="send")(send)

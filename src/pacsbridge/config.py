@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from pacsbridge.profiles.destination import Destination
 from pacsbridge.profiles.model import DicomPeer, Partner
 
 
@@ -80,6 +81,10 @@ class Settings(BaseSettings):
         " replace it with the new one (both answered success)",
     )
     dicom_peers: list[DicomPeer] = Field(default_factory=list)
+    destinations: list[Destination] = Field(default_factory=list)
+    outbox_workers: bool = Field(
+        default=True, description="send the outbox from this process (off: enqueue only)"
+    )
 
     @field_validator("mllp_allow", "dicom_allow")
     @classmethod
@@ -92,9 +97,10 @@ class Settings(BaseSettings):
     def _tls_pair(self) -> Settings:
         if (self.mllp_tls_certificate is None) != (self.mllp_tls_key is None):
             raise ValueError("mllp_tls_certificate and mllp_tls_key go together")
-        names = [p.name for p in self.partners]
-        if len(names) != len(set(names)):
-            raise ValueError("partner names must be unique")
+        for kind, names in (("partner", [p.name for p in self.partners]),
+                            ("destination", [d.name for d in self.destinations])):  # fmt: skip
+            if len(names) != len(set(names)):
+                raise ValueError(f"{kind} names must be unique")
         return self
 
     @field_validator("ae_title")
@@ -125,6 +131,9 @@ class _TomlSource(PydanticBaseSettingsSource):
         return dict(self._values)
 
 
+_TABLES = ("partners", "dicom_peers", "destinations")
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """The server options of a config file; other tables belong to later faces."""
     try:
@@ -136,9 +145,9 @@ def read_toml(path: Path) -> dict[str, Any]:
     server = document.get("server", {})
     if not isinstance(server, dict):
         raise ConfigError(f"{path}: [server] must be a table")
-    top = {k: v for k, v in document.items() if k not in ("server", "partners", "dicom_peers")}
+    top = {k: v for k, v in document.items() if k not in ("server", *_TABLES)}
     values = {key.replace("-", "_"): value for key, value in {**top, **server}.items()}
-    for table in ("partners", "dicom_peers"):
+    for table in _TABLES:
         if table in document:
             values[table] = document[table]
     return values

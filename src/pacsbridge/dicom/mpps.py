@@ -50,7 +50,7 @@ def create(store: Store, instance_uid: str, attributes: Dataset) -> StoredResour
     if status != IN_PROGRESS:
         raise MppsError(f"N-CREATE needs status IN PROGRESS, not {status!r}", 0x0106,
                         "PerformedProcedureStepStatus")  # fmt: skip
-    with store.transaction() as transaction:
+    with store.transaction("dicom") as transaction:
         if _procedure(transaction, instance_uid) is not None:
             raise MppsError(f"MPPS {instance_uid} exists already", 0x0111)
         order = _order(transaction, attributes)
@@ -74,7 +74,7 @@ def create(store: Store, instance_uid: str, attributes: Dataset) -> StoredResour
 
 
 def update(store: Store, instance_uid: str, modifications: Dataset) -> StoredResource:
-    with store.transaction() as transaction:
+    with store.transaction("dicom") as transaction:
         stored = _procedure(transaction, instance_uid)
         if stored is None:
             raise MppsError(f"MPPS {instance_uid} is not known", 0x0112)

@@ -109,7 +109,7 @@ def _transaction(
 ) -> list[FhirResponse]:
     answers: list[FhirResponse | None] = [None] * len(requests)
     order = sorted(range(len(requests)), key=lambda n: _ORDER[requests[n].method])
-    with store.transaction() as transaction:
+    with store.transaction("fhir") as transaction:
         targets = _assign_ids(transaction, entries, requests)
         for request in requests:
             if request.body is not None:

@@ -79,7 +79,7 @@ class StoreAccess:
         if self.transaction is not None:
             yield self.transaction
         else:
-            with self.store.transaction() as transaction:
+            with self.store.transaction("fhir") as transaction:
                 yield transaction
 
 

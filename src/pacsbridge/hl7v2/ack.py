@@ -9,13 +9,12 @@ face's one place where :mod:`pacsbridge.errors` become an answer.
 
 from __future__ import annotations
 
-import itertools
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from pacsbridge import errors
+from pacsbridge.formats.hl7v2.encode import new_control_id
 from pacsbridge.formats.hl7v2.escape import escape
 from pacsbridge.formats.hl7v2.message import Message, Separators
 
@@ -55,8 +54,6 @@ HL7_CODE_TEXT = {
     207: "Application internal error",
 }  # fmt: skip
 
-_counter = itertools.count(1)
-
 
 def hl7_code_for(exc: Exception) -> int:
     code = getattr(exc, "hl7_code", None)
@@ -76,11 +73,6 @@ def ack_code_for(exc: Exception | None, *, enhanced: bool) -> AckCode:
     if enhanced:
         return AckCode.CR if refused else AckCode.CE
     return AckCode.AR if refused else AckCode.AE
-
-
-def new_control_id() -> str:
-    """Unique enough across restarts: time in ms plus a counter."""
-    return f"PB{int(time.time() * 1000)}{next(_counter) % 10000:04d}"
 
 
 def build_ack(message: Message | None, code: AckCode, exc: Exception | None = None) -> str:

@@ -9,39 +9,12 @@ from __future__ import annotations
 
 import socket
 import ssl
-from dataclasses import dataclass
 
+from pacsbridge.formats.hl7v2.acknowledgement import AckError as MllpError
+from pacsbridge.formats.hl7v2.acknowledgement import Acknowledgement, read_ack
 from pacsbridge.formats.hl7v2.mllp import MllpFramer, frame
 
 READ_SIZE = 64 * 1024
-
-
-class MllpError(Exception):
-    """The peer closed, timed out, or answered something that is not our ACK."""
-
-
-@dataclass(frozen=True)
-class Acknowledgement:
-    code: str  # MSA-1
-    control_id: str  # MSA-2
-    text: str  # MSA-3, or ERR-8 when MSA-3 is empty
-    raw: bytes
-
-
-def read_ack(payload: bytes) -> Acknowledgement:
-    text = payload.decode("latin-1")
-    segments = [s for s in text.replace("\n", "\r").split("\r") if s]
-    msa = next((s for s in segments if s.startswith("MSA")), None)
-    if msa is None or len(msa) < 4:
-        raise MllpError(f"the answer has no MSA segment: {text[:200]!r}")
-    fields = msa.split(msa[3])
-    err = next((s for s in segments if s.startswith("ERR")), "")
-    err_fields = err.split(err[3]) if err else []
-    note = fields[3] if len(fields) > 3 and fields[3] else ""
-    if not note and len(err_fields) > 8:
-        note = err_fields[8]
-    return Acknowledgement(fields[1] if len(fields) > 1 else "", fields[2] if len(fields) > 2
-                           else "", note, payload)  # fmt: skip
 
 
 class MllpClient:

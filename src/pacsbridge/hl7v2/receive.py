@@ -64,7 +64,7 @@ class Receiver:
             return None
         ack = build_ack(message, AckCode.AR, exc)
         try:
-            with self.store.transaction() as transaction:
+            with self.store.transaction("hl7v2") as transaction:
                 self._log(transaction, _facts(message, peer, None), exc.head, ack,
                           AckCode.AR, exc)  # fmt: skip
         except Exception:  # the AR still goes out: the sender must not wait in vain
@@ -90,7 +90,7 @@ class Receiver:
             return [_refusal(f.raw, exc) for f in frames]
 
     def _group(self, frames: list[Frame], again: bool, *, isolate: bool) -> list[bytes | None]:
-        with self.store.transaction() as transaction:
+        with self.store.transaction("hl7v2") as transaction:
             return [self._answer_frame(transaction, f, again, isolate) for f in frames]
 
     def _answer_frame(

@@ -271,3 +271,56 @@ dicom_instance = Table(
     Index("ix_dicom_instance_series", "series_uid"),
     Index("ix_dicom_instance_study", "study_uid"),
 )
+
+# The outbox (DESIGN.md, transactional outbox): a message is written by a workflow rule in
+# the transaction of the change that causes it, and leaves when a sender claims it. The
+# pk orders messages; one per (destination, partition) is in flight at a time.
+outbox_message = Table(
+    "outbox_message",
+    metadata,
+    Column("pk", Pk, primary_key=True, autoincrement=True),
+    Column("destination", String(64), nullable=False),
+    Column("partition_key", String(128), nullable=False),  # the patient, usually
+    Column("event", String(32), nullable=False),
+    Column("message_type", String(32), nullable=False),
+    Column("control_id", String(64), nullable=False),  # MSH-10, kept across resends
+    Column("source", String(160), nullable=True),  # Type/id/_history/v that caused it
+    Column("payload", LargeBinary, nullable=False),  # encoded in the destination's charset
+    Column("status", String(10), nullable=False),  # pending sending sent dead cancelled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", DateTime, nullable=False),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("lease_until", DateTime, nullable=True),  # while sending: the claim expires then
+    Column("finished_at", DateTime, nullable=True),
+    Column("ack_code", String(2), nullable=True),
+    Column("ack", LargeBinary, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_outbox_ready", "destination", "status", "next_attempt_at"),
+    Index("ix_outbox_partition", "destination", "partition_key", "pk"),
+    Index("ix_outbox_control", "control_id"),
+    Index("ix_outbox_created", "created_at"),
+)
+
+outbox_attempt = Table(
+    "outbox_attempt",
+    metadata,
+    Column("pk", Pk, primary_key=True, autoincrement=True),
+    Column(
+        "message_pk", Pk, ForeignKey("outbox_message.pk", ondelete="CASCADE"), nullable=False
+    ),  # fmt: skip
+    Column("attempt", Integer, nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("seconds", Numeric(10, 4), nullable=False),
+    Column("outcome", String(10), nullable=False),  # AA AE AR CA CE CR timeout error
+    Column("ack", LargeBinary, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_outbox_attempt_message", "message_pk"),
+)
+
+outbox_destination = Table(
+    "outbox_destination",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("paused", Boolean, nullable=False, server_default=false()),
+    Column("updated_at", DateTime, nullable=False),
+)

@@ -148,8 +148,9 @@ class Reader:
 class Transaction(Reader):
     """A write transaction: validated, versioned, indexed writes, then hooks, then commit."""
 
-    def __init__(self, store: Store, connection: Connection) -> None:
+    def __init__(self, store: Store, connection: Connection, origin: str = "") -> None:
         super().__init__(store, connection)
+        self.origin = origin
         self._pending: list[Change] = []
         # Current versions read or written in this transaction: a message touches the same
         # Patient several times (lookup, update, worklist row). Emptied on savepoint rollback.
@@ -379,9 +380,13 @@ class Store:
             yield Reader(self, connection)
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """One write transaction; hooks run before the single commit, any error rolls back."""
+    def transaction(self, origin: str = "") -> Iterator[Transaction]:
+        """One write transaction; hooks run before the single commit, any error rolls back.
+
+        ``origin`` names the face that writes (``fhir``, ``hl7v2``, ``dicom``), so that a
+        rule can tell a report written through FHIR from one that arrived by HL7.
+        """
         with self.database.writer.begin() as connection:
-            transaction = Transaction(self, connection)
+            transaction = Transaction(self, connection, origin)
             yield transaction
             transaction.run_hooks()

@@ -18,6 +18,9 @@ composite (MSH-9 ``["ACK", "O01", "ACK"]``) than a repeating field.
 
 from __future__ import annotations
 
+import itertools
+import os
+import time
 from collections.abc import Mapping, Sequence
 from typing import TypeAlias
 
@@ -101,6 +104,14 @@ def encode_segment(
     return fs.join([head, *encoded])
 
 
+_counter = itertools.count(1)
+
+
+def new_control_id() -> str:
+    """An MSH-10 unique across restarts and processes: time in ms, process, counter."""
+    return f"PB{int(time.time() * 1000)}{os.getpid() % 1000:03d}{next(_counter) % 10000:04d}"
+
+
 def encode_message(segments: list[str]) -> str:
     """A message from its encoded segments, each ended by CR (HL7 v2.5.1 ch. 2, 2.5)."""
     return "".join(segment + "\r" for segment in segments)
@@ -113,4 +124,5 @@ __all__ = [
     "encode_field",
     "encode_message",
     "encode_segment",
+    "new_control_id",
 ]
