@@ -32,8 +32,8 @@ def destination(his: HisSimulator, **options: object) -> Destination:
     """Short timeouts and backoff, so that retries and dead letters happen within a test."""
     values: dict[str, object] = dict(
         name=f"HIS_{uuid.uuid4().hex[:8]}", host="127.0.0.1", port=his.port,
-        ack_timeout_seconds=0.5, retry_base_seconds=0.2, retry_max_seconds=1.0,
-        max_attempts=6, connections=4, charset="8859/1",
+        ack_timeout_seconds=1.5, retry_base_seconds=0.3, retry_max_seconds=1.0,
+        max_attempts=4, connections=4, charset="8859/1",
     )  # fmt: skip
     return Destination(**{**values, **options})
 

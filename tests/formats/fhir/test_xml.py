@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import time
 from collections.abc import Callable
 
 import pytest
@@ -407,23 +406,3 @@ def test_we_read_oracle_xml(samples: Samples, name: str) -> None:
     ours = from_xml(model.model_validate(resource).model_dump_xml())
     validate(ours)
     assert model.model_validate(ours) == model.model_validate(resource)
-
-
-# --- speed ---
-
-
-def test_bundle_speed(samples: Samples) -> None:
-    """A 50-entry searchset both ways in a few ms (generous bound for slow CI)."""
-    bundle = samples["Bundle"](50)
-    data = to_xml(bundle)
-    assert from_xml(data) == bundle
-    runs = 20
-    start = time.perf_counter()
-    for _ in range(runs):
-        to_xml(bundle)
-    write = (time.perf_counter() - start) / runs
-    start = time.perf_counter()
-    for _ in range(runs):
-        from_xml(data)
-    read = (time.perf_counter() - start) / runs
-    assert write < 0.05 and read < 0.05
