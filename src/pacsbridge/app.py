@@ -28,7 +28,8 @@ from pacsbridge.hl7v2.receive import Receiver
 from pacsbridge.ops.health import health_endpoint
 from pacsbridge.ops.logging import configure_logging
 from pacsbridge.ops.maintenance import maintenance_loop
-from pacsbridge.ops.metrics import Metrics, MetricsMiddleware
+from pacsbridge.ops.metrics import Metrics, MetricsMiddleware, OutboxCollector
+from pacsbridge.ops.outbox_api import outbox_routes
 from pacsbridge.outbox.sender import OutboxSender, SenderMetrics
 from pacsbridge.rules import RULES
 from pacsbridge.rules.outbound import outbound_rules
@@ -81,6 +82,7 @@ def build_http_app(
             routes=dicomweb_routes(DicomwebEndpoints(store, settings)),
             middleware=CORS_MIDDLEWARE,
         ),
+        Mount("/api", routes=outbox_routes(store, settings, lambda: _sender_state(app))),
         Route("/viewer", lambda request: RedirectResponse(url="/viewer/"), methods=["GET"]),
         Mount("/viewer", routes=viewer_routes(settings.data_dir)),
         Route("/", root, methods=["GET"]),
@@ -89,7 +91,14 @@ def build_http_app(
     app.state.store = store
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.sender = None
+    metrics.registry.register(OutboxCollector(store.database))
     return app
+
+
+def _sender_state(app: Starlette) -> dict[str, str]:
+    sender = app.state.sender
+    return dict(sender.state) if sender is not None else {}
 
 
 def start_sender(settings: Settings, store: Store, app: Starlette) -> OutboxSender | None:

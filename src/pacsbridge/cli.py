@@ -14,6 +14,7 @@ from rich.progress import Progress
 
 from pacsbridge import __version__
 from pacsbridge.cli_hl7 import messages_app, send
+from pacsbridge.cli_outbox import outbox_app
 from pacsbridge.config import ConfigError, Settings, load_settings
 
 app = typer.Typer(
@@ -162,16 +163,18 @@ def viewer_install(
 
 app.command(name="send")(send)
 app.add_typer(messages_app, name="messages")
+app.add_typer(outbox_app, name="outbox")
 
 
+@outbox_app.callback()
 @messages_app.callback()
-def _messages_database(
+def _which_database(
     ctx: typer.Context,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Which database holds the message log (the same options as serve)."""
+    """Which database to work on (the same options as serve)."""
     ctx.obj = _settings(config, data_dir=data_dir, database_url=database_url)
 
 

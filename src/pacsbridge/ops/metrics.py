@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -17,9 +18,14 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pacsbridge.store import outbox
+from pacsbridge.store.database import Database
+from pacsbridge.store.resources import utc_now
 
 
 class Metrics:
@@ -37,6 +43,34 @@ class Metrics:
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class OutboxCollector:
+    """Queue depth, dead letters and the oldest waiting message's age, read at each scrape."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        depth = GaugeMetricFamily("pacsbridge_outbox_waiting", "Outbound messages waiting",
+                                  labels=["destination"])  # fmt: skip
+        dead = GaugeMetricFamily("pacsbridge_outbox_dead", "Outbound messages dead-lettered",
+                                 labels=["destination"])  # fmt: skip
+        age = GaugeMetricFamily("pacsbridge_outbox_oldest_waiting_seconds",
+                                "Age of the oldest waiting outbound message",
+                                labels=["destination"])  # fmt: skip
+        try:
+            with self.database.reader.connect() as connection:
+                states = outbox.queue_states(connection)
+        except Exception:  # a scrape must not fail because the database is away
+            states = []
+        now = utc_now()
+        for state in states:
+            depth.add_metric([state.destination], state.depth)
+            dead.add_metric([state.destination], state.dead)
+            seconds = (now - state.oldest_open).total_seconds() if state.oldest_open else 0.0
+            age.add_metric([state.destination], seconds)
+        yield from (depth, dead, age)
 
 
 class MetricsMiddleware:
