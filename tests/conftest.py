@@ -114,7 +114,9 @@ class RunningServer:
     """The real HTTP app and MLLP listener on real sockets, in a thread of the test process."""
 
     def __init__(self, settings: Settings, store: Store) -> None:
-        self.listener = MllpListener(Receiver(store, settings.partners), settings)
+        self.listener = MllpListener(
+            Receiver(store, settings.partners, settings.destinations), settings
+        )
         self.dicom = DicomListener(store, settings)
         listeners = {"mllp": self.listener, "dicom": self.dicom}
         self.app = app = build_http_app(settings, store, listeners=listeners)

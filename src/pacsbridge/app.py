@@ -120,7 +120,7 @@ def serve(settings: Settings) -> None:
 
 async def run(settings: Settings) -> None:
     store = build_store(settings)
-    listener = MllpListener(Receiver(store, settings.partners), settings)
+    listener = MllpListener(Receiver(store, settings.partners, settings.destinations), settings)
     dicom = DicomListener(store, settings)
     app = build_http_app(settings, store, listeners={"mllp": listener, "dicom": dicom})
     await listener.start(settings.host, settings.mllp_port)

@@ -21,6 +21,14 @@ def his() -> Iterator[HisSimulator]:
     simulator.stop()
 
 
+@pytest.fixture(scope="module")
+def notices() -> Iterator[HisSimulator]:
+    """A second receiver: images and patient notices, and forwarded ADT."""
+    simulator = HisSimulator().start()
+    yield simulator
+    simulator.stop()
+
+
 @pytest.fixture
 def answering(his: HisSimulator) -> Iterator[HisSimulator]:
     """The simulator, answering AA again after the test whatever it was told."""
@@ -39,12 +47,18 @@ def destination(his: HisSimulator, **options: object) -> Destination:
 
 
 @pytest.fixture(scope="module")
-def outbound(database_url: str, his: HisSimulator, tmp_path_factory) -> Iterator[RunningServer]:
-    """pacsbridge with the simulator as its destination ``settings.destinations[0]``."""
+def outbound(database_url: str, his: HisSimulator, notices: HisSimulator,
+             tmp_path_factory) -> Iterator[RunningServer]:  # fmt: skip
+    """pacsbridge with the simulator as ``destinations[0]`` and ``notices`` as ``[1]``."""
+    notice_destination = destination(
+        notices, events=["images", "patient"], charset="UNICODE UTF-8",
+        forward=[{"message_type": "ADT^*", "sending_application": "HIS"}],
+    )  # fmt: skip
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("outbound"), database_url=database_url,
         host="127.0.0.1", http_port=free_port(), mllp_port=free_port(), dicom_port=free_port(),
-        ae_title="PACSBRIDGE", partners=[TEST_PARTNER], destinations=[destination(his)],
+        ae_title="PACSBRIDGE", partners=[TEST_PARTNER],
+        destinations=[destination(his), notice_destination],
     )  # fmt: skip
     store = build_store(settings)
     with RunningServer(settings, store) as running:

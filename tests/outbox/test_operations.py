@@ -17,7 +17,8 @@ def test_api_lists_shows_and_retries_a_dead_letter(outbound, answering, unique):
     post_report(outbound.url, patient_id, "informe")
     [dead] = wait_until(lambda: [e for e in entries(outbound, patient_id) if e.status == "dead"])
     api = f"{outbound.url}/api"
-    listed = httpx.get(f"{api}/outbox", params={"patient": f"Patient/{patient_id}"}).json()
+    wanted = {"patient": f"Patient/{patient_id}", "destination": dead.destination}
+    listed = httpx.get(f"{api}/outbox", params=wanted).json()
     assert [(m["id"], m["status"], m["ackCode"]) for m in listed] == [(dead.pk, "dead", "AR")]
     shown = httpx.get(f"{api}/outbox/{dead.pk}").json()
     assert shown["message"].startswith("MSH|^~\\&|PACSBRIDGE|") and "MSA|AR|" in shown["ack"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pacsbridge import errors
 from pacsbridge.formats.hl7v2.charsets import Charset, decode, encode, msh_line
@@ -23,6 +23,8 @@ from pacsbridge.formats.hl7v2.parse import HL7ParseError, parse_message, split_b
 from pacsbridge.hl7v2.ack import AckCode, UnsupportedMessage, ack_code_for, build_ack
 from pacsbridge.hl7v2.inbound import MESSAGE_CODES, TRANSLATORS
 from pacsbridge.profiles import Partner, select_partner
+from pacsbridge.profiles.destination import Destination
+from pacsbridge.rules.forwarding import forward_matching
 from pacsbridge.store import Store, Transaction
 from pacsbridge.store.message_log import (
     AlreadyReceived,
@@ -48,6 +50,7 @@ class Frame:
 class Receiver:
     store: Store
     partners: list[Partner]
+    destinations: list[Destination] = field(default_factory=list)  # for forwarding rules
 
     def receive(self, raw: bytes, peer: str | None = None) -> bytes | None:
         """The answer to one MLLP frame."""
@@ -111,9 +114,12 @@ class Receiver:
                 ack = build_ack(message, AckCode.AE, exc)
                 self._log(transaction, facts, frame.raw, ack, AckCode.AE, exc)
                 return ack.encode("latin-1", "replace")
-            parts = split_batch(text) if _is_batch(text) else [text]
-            answers = [self._answer_message(transaction, part, frame, partner, charset, again,
-                                            isolate) for part in parts]  # fmt: skip
+            if _is_batch(text):  # each message of a batch is logged with its own bytes
+                parts = [(p, Frame(encode(p, charset), frame.peer)) for p in split_batch(text)]
+            else:
+                parts = [(text, frame)]
+            answers = [self._answer_message(transaction, part, one, partner, charset, again,
+                                            isolate) for part, one in parts]  # fmt: skip
         except _Isolate:
             raise
         except Exception as exc:  # a bug must still be answered, never a dropped connection
@@ -161,6 +167,9 @@ class Receiver:
                 record(transaction.connection, facts, raw=frame.raw, ack=ack.encode(),
                        outcome=code.value, resources=applied.resources,
                        dedup=not again)  # fmt: skip
+                if self.destinations and not again:
+                    forward_matching(transaction.connection, self.destinations, message,
+                                     frame.raw, facts.patient_id, transaction.now)  # fmt: skip
             return ack
         except AlreadyReceived as exc:  # the same message, applied meanwhile elsewhere
             if not isolate:

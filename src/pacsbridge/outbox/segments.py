@@ -55,7 +55,7 @@ def msh(destination: Destination, message_type: list[str], control_id: str,
     })  # fmt: skip
 
 
-def _cx(identifier: dict[str, Any]) -> list[Any]:
+def cx(identifier: dict[str, Any]) -> list[Any]:
     system = str(identifier.get("system", ""))
     if system.startswith(ID_PREFIX):
         authority: Any = system.removeprefix(ID_PREFIX)
@@ -76,7 +76,7 @@ def pid(patient: dict[str, Any]) -> str:
     names = patient.get("name", [])
     return encode_segment("PID", {
         1: "1",
-        3: Repetitions([_cx(i) for i in identifiers]),
+        3: Repetitions([cx(i) for i in identifiers]),
         5: Repetitions([_xpn(n) for n in names]) if names else None,
         7: (patient.get("birthDate") or "").replace("-", "") or None,
         8: _SEX.get(patient.get("gender", "")),

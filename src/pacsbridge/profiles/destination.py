@@ -7,13 +7,43 @@ with sender profiles, a field is set only where the receiving system differs.
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Event = Literal["report", "procedure-status", "patient"]
-EVENTS: tuple[Event, ...] = ("report", "procedure-status", "patient")
+from pacsbridge.formats.hl7v2.charsets import charset_for
+from pacsbridge.formats.hl7v2.message import Message
+
+Event = Literal["report", "procedure-status", "images", "patient"]
+EVENTS: tuple[Event, ...] = ("report", "procedure-status", "images", "patient")
 DEFAULT_EVENTS: list[Event] = ["report", "procedure-status"]
+
+
+class ForwardRule(BaseModel):
+    """Inbound messages this destination gets unchanged: every condition given must hold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message_type: str = Field(default="*", description="glob on MSH-9.1^MSH-9.2: ADT^*, ORM^O01")
+    sending_application: str | None = None
+    sending_facility: str | None = None
+    field: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9]{2}\.\d+(\.\d+){0,2}$",
+                              description="an address such as PV1.3 ...")  # fmt: skip
+    equals: str | None = Field(default=None, description="... and the value it must have")
+
+    @model_validator(mode="after")
+    def _field_and_value(self) -> ForwardRule:
+        if (self.field is None) != (self.equals is None):
+            raise ValueError("field and equals go together")
+        return self
+
+    def matches(self, message: Message) -> bool:
+        kind = f"{message.message_code}^{message.trigger_event}"
+        return (fnmatchcase(kind, self.message_type)
+                and self.sending_application in (None, message.sending_application)
+                and self.sending_facility in (None, message.sending_facility)
+                and (self.field is None or message.get(self.field) == self.equals))  # fmt: skip
 
 
 class Destination(BaseModel):
@@ -45,6 +75,17 @@ class Destination(BaseModel):
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=300.0, gt=0)
     connections: int = Field(default=4, ge=1, le=64, description="patients sent in parallel")
+    images_message: Literal["ORU", "ORM"] = Field(
+        default="ORU", description="images received: ORU^R01 (IHE RAD-132 style) or ORM status"
+    )
+    forward: list[ForwardRule] = Field(default_factory=list)
+
+    @field_validator("charset")
+    @classmethod
+    def _known_charset(cls, value: str) -> str:
+        if charset_for(value) is None:
+            raise ValueError(f"unknown HL7 character set {value!r} (MSH-18 names, e.g. 8859/1)")
+        return value
 
     @model_validator(mode="after")
     def _omi_needs_251(self) -> Destination:
