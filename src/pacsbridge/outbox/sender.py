@@ -27,7 +27,7 @@ from pacsbridge.store.resources import utc_now
 
 log = logging.getLogger("pacsbridge.outbox")
 READ_SIZE = 64 * 1024
-LEASE_MARGIN_SECONDS = 30.0
+LEASE_MARGIN_SECONDS = 5.0  # a killed sender's message is taken again after timeout + this
 
 
 class SenderMetrics:
