@@ -11,6 +11,7 @@ from pacsbridge.app import build_store
 from pacsbridge.config import Settings
 from pacsbridge.profiles.destination import Destination
 from tests.conftest import TEST_PARTNER, RunningServer, free_port
+from tests.hl7v2.test_listener import pki  # noqa: F401 - the CA and certificates fixture
 from tests.outbox.his import HisSimulator, always_aa
 
 

@@ -175,3 +175,40 @@ def test_an_ar_is_dead_lettered_at_once_and_can_be_cancelled_or_retried(outbound
         assert not outbox.cancel(connection, dead.pk, dead.created_at)  # already cancelled
     assert entries(outbound, patient_id)[0].status == "cancelled"
     assert len(answering.of_patient(mrn)) == 1
+
+
+def test_tls_destination_with_a_client_certificate(pki, unique):
+    """The sender's connection over TLS, checking the HIS's certificate and showing ours."""
+    import asyncio
+    import ssl
+
+    from pacsbridge.formats.hl7v2.mllp import MllpFramer, frame
+    from pacsbridge.outbox.sender import Connection
+    from pacsbridge.profiles.destination import Destination
+
+    async def scenario() -> str:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki / "ca.pem"))
+        context.load_cert_chain(pki / "server.pem", pki / "server.key")
+        context.verify_mode = ssl.CERT_REQUIRED  # a client without a certificate is refused
+
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            framer = MllpFramer()
+            while data := await reader.read(65536):
+                for message in framer.feed(data):
+                    writer.write(frame(ack_for(message)))
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=context)
+        port = server.sockets[0].getsockname()[1]
+        destination = Destination(
+            name="TLS", host="127.0.0.1", port=port, tls=True, tls_ca=str(pki / "ca.pem"),
+            tls_certificate=str(pki / "client.pem"), tls_key=str(pki / "client.key"),
+        )  # fmt: skip
+        connection = Connection(destination)
+        message = f"MSH|^~\\&|PACSBRIDGE||HIS||20250315||ORU^R01|T{unique}|P|2.5.1\rPID|1||X\r"
+        ack = await connection.exchange(message.encode(), f"T{unique}")
+        await connection.close()
+        server.close()
+        return ack.code
+
+    assert asyncio.run(scenario()) == "AA"

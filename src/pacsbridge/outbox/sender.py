@@ -70,6 +70,8 @@ class Connection:
     async def _connect(self) -> None:
         d = self.destination
         context = ssl.create_default_context(cafile=d.tls_ca) if d.tls else None
+        if context is not None and d.tls_certificate and d.tls_key:
+            context.load_cert_chain(d.tls_certificate, d.tls_key)
         self.reader, self.writer = await asyncio.open_connection(d.host, d.port, ssl=context)
         sock = self.writer.get_extra_info("socket")
         if sock is not None:

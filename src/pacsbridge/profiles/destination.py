@@ -56,6 +56,8 @@ class Destination(BaseModel):
     tls_ca: str | None = Field(
         default=None, description="CA file to check the peer; default: system"
     )
+    tls_certificate: str | None = Field(default=None, description="our client certificate (PEM)")
+    tls_key: str | None = Field(default=None, description="its private key (PEM)")
     events: list[Event] = Field(default_factory=lambda: list(DEFAULT_EVENTS))
     version: Literal["2.3", "2.3.1", "2.4", "2.5", "2.5.1"] = "2.5.1"
     order_message: Literal["ORM", "OMI"] = Field(
@@ -89,6 +91,8 @@ class Destination(BaseModel):
 
     @model_validator(mode="after")
     def _omi_needs_251(self) -> Destination:
+        if (self.tls_certificate is None) != (self.tls_key is None):
+            raise ValueError("tls_certificate and tls_key go together")
         if self.order_message == "OMI" and self.version not in ("2.5", "2.5.1"):
             raise ValueError("order_message OMI needs version 2.5 or 2.5.1")
         return self
