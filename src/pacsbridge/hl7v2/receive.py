@@ -168,8 +168,8 @@ class Receiver:
                        outcome=code.value, resources=applied.resources,
                        dedup=not again)  # fmt: skip
                 if self.destinations and not again:
-                    forward_matching(transaction.connection, self.destinations, message,
-                                     frame.raw, facts.patient_id, transaction.now)  # fmt: skip
+                    forward_matching(transaction, self.destinations, message, frame.raw,
+                                     facts.patient_id)  # fmt: skip
             return ack
         except AlreadyReceived as exc:  # the same message, applied meanwhile elsewhere
             if not isolate:

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from pacsbridge.formats.hl7v2.acknowledgement import AckError, Acknowledgement, read_ack
 from pacsbridge.formats.hl7v2.mllp import MllpFramer, frame
 from pacsbridge.profiles.destination import Destination
-from pacsbridge.store import Store, outbox
+from pacsbridge.store import Store, Transaction, outbox
 from pacsbridge.store.resources import utc_now
 
 log = logging.getLogger("pacsbridge.outbox")
@@ -109,14 +109,29 @@ class OutboxSender:
         self.idle_seconds = idle_seconds
         self.tasks: list[asyncio.Task[None]] = []
         self.state: dict[str, str] = {d.name: "idle" for d in destinations}
+        self.wakeups: list[asyncio.Event] = []  # one per worker
 
     def start(self) -> None:
+        """Start the workers; a commit that queues a message wakes them at once."""
+        loop = asyncio.get_running_loop()
+
+        def on_commit(transaction: Transaction) -> None:  # runs on a writer thread
+            if transaction.outbox_queued:
+                loop.call_soon_threadsafe(self._wake_all)
+
+        self.store.hooks.committed.append(on_commit)
+        self._unhook = lambda: self.store.hooks.committed.remove(on_commit)
         for destination in self.destinations:
             for number in range(destination.connections):
                 name = f"outbox-{destination.name}-{number}"
                 self.tasks.append(asyncio.create_task(self._work(destination), name=name))
 
+    def _wake_all(self) -> None:
+        for event in self.wakeups:
+            event.set()
+
     async def stop(self) -> None:
+        self._unhook()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -125,8 +140,11 @@ class OutboxSender:
     async def _work(self, destination: Destination) -> None:
         connection = Connection(destination)
         lease = destination.ack_timeout_seconds + LEASE_MARGIN_SECONDS
+        wakeup = asyncio.Event()
+        self.wakeups.append(wakeup)
         try:
             while True:
+                wakeup.clear()  # before looking: a commit after this look wakes us again
                 try:
                     entry = await asyncio.to_thread(outbox.claim_next, self.store.database,
                                                     destination.name, lease, utc_now())  # fmt: skip
@@ -135,7 +153,8 @@ class OutboxSender:
                     await asyncio.sleep(5)
                     continue
                 if entry is None:
-                    await asyncio.sleep(self.idle_seconds)
+                    with contextlib.suppress(TimeoutError):  # or the next look: retries fall due
+                        await asyncio.wait_for(wakeup.wait(), self.idle_seconds)
                     continue
                 await self._send(destination, connection, entry)
         finally:

@@ -7,26 +7,23 @@ the receiver sees the sender's message, not ours. Messages of one patient keep t
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy.engine import Connection
-
 from pacsbridge.formats.hl7v2.message import Message
 from pacsbridge.profiles.destination import Destination
-from pacsbridge.store import outbox
+from pacsbridge.store import Transaction, outbox
 
 
-def forward_matching(connection: Connection, destinations: list[Destination], message: Message,
-                     raw: bytes, patient_id: str | None, now: datetime) -> int:  # fmt: skip
+def forward_matching(transaction: Transaction, destinations: list[Destination],
+                     message: Message, raw: bytes, patient_id: str | None) -> int:  # fmt: skip
     """Queue ``raw`` for every destination with a matching rule; how many were queued."""
     queued = 0
     for destination in destinations:
         if any(rule.matches(message) for rule in destination.forward):
-            outbox.enqueue(connection, destination=destination.name,
+            transaction.outbox_queued = True
+            outbox.enqueue(transaction.connection, destination=destination.name,
                            partition_key=f"hl7:{patient_id or message.control_id}",
                            event="forward",
                            message_type=f"{message.message_code}^{message.trigger_event}",
                            control_id=message.control_id[:64], source=None, payload=raw,
-                           now=now)  # fmt: skip
+                           now=transaction.now)  # fmt: skip
             queued += 1
     return queued

@@ -137,6 +137,7 @@ def _enqueue(transaction: Transaction, change: Change, destinations: list[Destin
         if not destination.wants(event):
             continue
         composed = compose(destination, new_control_id())
+        transaction.outbox_queued = True
         outbox.enqueue(transaction.connection, destination=destination.name,
                        partition_key=partition_key, event=event,
                        message_type=composed.message_type, control_id=composed.control_id,

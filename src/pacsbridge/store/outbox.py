@@ -5,8 +5,8 @@ both commit or neither does. Senders :func:`claim_next`: the oldest ready messag
 partition (patient, for one destination) has nothing older still pending or in flight,
 so order holds per patient while patients flow in parallel. A claim is a lease: a sender
 that dies leaves a ``sending`` row whose lease runs out, and the next claim takes it again
-with the same MSH-10, so the receiver can drop the copy. On PostgreSQL ``FOR UPDATE SKIP
-LOCKED`` keeps several processes off one row; on SQLite the single writer does.
+with the same MSH-10, so the receiver can drop the copy. Senders of one process or of
+many may look at once: a claim is a conditional UPDATE that only one of them wins.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from pacsbridge.store.database import Database
@@ -67,46 +67,64 @@ def enqueue(connection: Connection, *, destination: str, partition_key: str, eve
     return int(connection.execute(insert(m).values(**values).returning(m.c.pk)).scalar_one())
 
 
-def _ready(destination: str, now: datetime) -> Any:
-    earlier = m.alias("earlier")
-    blocked = exists().where(
-        earlier.c.destination == m.c.destination,
-        earlier.c.partition_key == m.c.partition_key,
-        earlier.c.pk < m.c.pk,
-        earlier.c.status.in_(OPEN),
-    )
-    claimable = or_(and_(m.c.status == PENDING, m.c.next_attempt_at <= now),
-                    and_(m.c.status == SENDING, m.c.lease_until < now))  # fmt: skip
-    return select(m.c.pk).where(m.c.destination == destination, claimable, ~blocked)
+# Open messages read per look, growing: the head is usually among the first few.
+SCAN_BATCHES = (16, 128, 1024)
+_OPEN_AFTER = (
+    select(m.c.pk, m.c.partition_key, m.c.status, m.c.next_attempt_at, m.c.lease_until)
+    .where(m.c.destination == bindparam("destination"), m.c.status.in_(OPEN),
+           m.c.pk > bindparam("after"))
+    .order_by(m.c.pk).limit(bindparam("limit"))
+)  # fmt: skip
 
 
-def claim_next(
-    database: Database, destination: str, lease_seconds: float, now: datetime,
-    skip: frozenset[str] = frozenset(),
-) -> OutboxEntry | None:  # fmt: skip
+def claim_next(database: Database, destination: str, lease_seconds: float,
+               now: datetime) -> OutboxEntry | None:  # fmt: skip
     """Claim the oldest sendable message of ``destination``, or None when none is ready.
 
-    ``skip`` names partitions this process already has in flight (a claim never takes a
-    second message of a patient whose first is still out).
+    Open messages are read in pk order (a partial index holds only those), without a
+    lock; the first of each partition is its head, and only a ready head may go. The
+    claim is a conditional UPDATE, so of two senders (or processes) that pick the same
+    head one wins and the other moves on. A stale read can only miss a head, never make
+    a later message look like one: earlier messages only ever close.
     """
-    with database.writer.begin() as connection:
+    with database.reader.connect() as connection:
         if _paused(connection, destination):
             return None
-        query = _ready(destination, now).order_by(m.c.pk).limit(1)
-        if skip:
-            query = query.where(m.c.partition_key.not_in(skip))
-        if database.is_postgresql:
-            query = query.with_for_update(skip_locked=True, of=m)
-        pk = connection.execute(query).scalars().first()
-        if pk is None:
-            return None
-        connection.execute(
-            update(m).where(m.c.pk == pk)
+        seen: set[str] = set()
+        after, look = 0, 0
+        while True:
+            limit = SCAN_BATCHES[min(look, len(SCAN_BATCHES) - 1)]
+            wanted = {"destination": destination, "after": after, "limit": limit}
+            rows = connection.execute(_OPEN_AFTER, wanted).all()
+            for row in rows:
+                if row.partition_key in seen:
+                    continue
+                seen.add(row.partition_key)
+                claimed = _take(database, row, now, lease_seconds)
+                if claimed is not None:
+                    return claimed
+            if len(rows) < limit:
+                return None
+            after, look = rows[-1].pk, look + 1
+
+
+def _take(database: Database, row: Any, now: datetime,
+          lease_seconds: float) -> OutboxEntry | None:  # fmt: skip
+    if row.status == PENDING and row.next_attempt_at <= now:
+        still = and_(m.c.status == PENDING, m.c.next_attempt_at <= now)
+    elif row.status == SENDING and row.lease_until is not None and row.lease_until < now:
+        still = and_(m.c.status == SENDING, m.c.lease_until < now)  # its sender died
+    else:
+        return None
+    with database.writer.begin() as connection:
+        done = connection.execute(
+            update(m).where(m.c.pk == row.pk, still)
             .values(status=SENDING, attempts=m.c.attempts + 1,
                     lease_until=now + timedelta(seconds=lease_seconds))
         )  # fmt: skip
-        row = connection.execute(select(m).where(m.c.pk == pk)).one()
-        return _entry(row)
+        if done.rowcount != 1:
+            return None
+        return _entry(connection.execute(select(m).where(m.c.pk == row.pk)).one())
 
 
 def record_attempt(database: Database, entry: OutboxEntry, *, started_at: datetime,

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 metadata = MetaData()
@@ -295,7 +296,14 @@ outbox_message = Table(
     Column("ack_code", String(2), nullable=True),
     Column("ack", LargeBinary, nullable=True),
     Column("last_error", Text, nullable=True),
-    Index("ix_outbox_ready", "destination", "status", "next_attempt_at"),
+    # The open messages of a destination in pk order: what senders scan for heads.
+    Index(
+        "ix_outbox_open",
+        "destination",
+        "pk",
+        sqlite_where=text("status IN ('pending', 'sending')"),
+        postgresql_where=text("status IN ('pending', 'sending')"),
+    ),  # fmt: skip
     Index("ix_outbox_partition", "destination", "partition_key", "pk"),
     Index("ix_outbox_control", "control_id"),
     Index("ix_outbox_created", "created_at"),

@@ -85,6 +85,8 @@ class Hooks:
     """Named hook points; each is a list of callables run in registration order."""
 
     resource_changed: list[ChangeHook] = field(default_factory=list)
+    # After the commit, with the committed transaction (wakes the outbox senders).
+    committed: list[Callable[[Transaction], None]] = field(default_factory=list)
 
 
 class Reader:
@@ -151,6 +153,7 @@ class Transaction(Reader):
     def __init__(self, store: Store, connection: Connection, origin: str = "") -> None:
         super().__init__(store, connection)
         self.origin = origin
+        self.outbox_queued = False  # set by rules that queue outbound messages
         self._pending: list[Change] = []
         # Current versions read or written in this transaction: a message touches the same
         # Patient several times (lookup, update, worklist row). Emptied on savepoint rollback.
@@ -390,3 +393,5 @@ class Store:
             transaction = Transaction(self, connection, origin)
             yield transaction
             transaction.run_hooks()
+        for hook in self.hooks.committed:
+            hook(transaction)

@@ -58,8 +58,10 @@ def upgrade() -> None:
             "ix_outbox_partition", ["destination", "partition_key", "pk"], unique=False
         )
         batch_op.create_index(
-            "ix_outbox_ready", ["destination", "status", "next_attempt_at"], unique=False
-        )
+            "ix_outbox_open", ["destination", "pk"], unique=False,
+            sqlite_where=sa.text("status IN ('pending', 'sending')"),
+            postgresql_where=sa.text("status IN ('pending', 'sending')"),
+        )  # fmt: skip
 
     op.create_table(
         "outbox_attempt",
@@ -94,7 +96,7 @@ def downgrade() -> None:
 
     op.drop_table("outbox_attempt")
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_ready")
+        batch_op.drop_index("ix_outbox_open")
         batch_op.drop_index("ix_outbox_partition")
         batch_op.drop_index("ix_outbox_created")
         batch_op.drop_index("ix_outbox_control")
