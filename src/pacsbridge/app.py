@@ -27,7 +27,7 @@ from pacsbridge.hl7v2.listener import MllpListener
 from pacsbridge.hl7v2.receive import Receiver
 from pacsbridge.ops.health import health_endpoint
 from pacsbridge.ops.logging import configure_logging
-from pacsbridge.ops.maintenance import maintenance_loop
+from pacsbridge.ops.maintenance import imaging_study_loop, maintenance_loop
 from pacsbridge.ops.metrics import Metrics, MetricsMiddleware, OutboxCollector
 from pacsbridge.ops.outbox_api import outbox_routes
 from pacsbridge.outbox.sender import OutboxSender, SenderMetrics
@@ -127,6 +127,7 @@ async def run(settings: Settings) -> None:
     dicom.start(settings.host, settings.dicom_port)
     sender = start_sender(settings, store, app)
     maintenance = asyncio.create_task(maintenance_loop(store, settings.message_retention_days))
+    studies = asyncio.create_task(imaging_study_loop(store, settings.public_url("/dicomweb")))
     log.info(
         "pacsbridge %s ready: FHIR at http://%s:%d/fhir/R4, MLLP on port %d, DICOM %s on "
         "port %d, database %s",
@@ -146,6 +147,7 @@ async def run(settings: Settings) -> None:
         await uvicorn.Server(config).serve()
     finally:
         maintenance.cancel()
+        studies.cancel()
         if sender is not None:
             await sender.stop()
         dicom.stop()

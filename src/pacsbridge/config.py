@@ -110,6 +110,11 @@ class Settings(BaseSettings):
             raise ValueError("an AE title is up to 16 printable characters without backslash")
         return value
 
+    def public_url(self, mount: str) -> str:
+        """Links to a face when no request says how we are called: base_url, else localhost."""
+        base = self.base_url or f"http://localhost:{self.http_port}"
+        return base.rstrip("/") + mount
+
     def effective_database_url(self) -> str:
         """The URL to connect to: the configured one, or SQLite inside the data dir."""
         if self.database_url:

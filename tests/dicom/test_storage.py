@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -44,6 +45,20 @@ def c_store(port: int, *paths: Path) -> list[int]:
         assoc.release()
 
 
+def imaging_study(fhir_base: str, study_uid: str, instances: int = 1) -> dict:
+    """The study's ImagingStudy once it counts ``instances``: it is built when the
+    association ends, just after the sender has its answer."""
+    deadline = time.monotonic() + 20
+    while True:
+        wanted = {"identifier": f"urn:dicom:uid|urn:oid:{study_uid}"}
+        entries = httpx.get(f"{fhir_base}/ImagingStudy", params=wanted).json().get("entry", [])
+        if entries and entries[0]["resource"]["numberOfInstances"] >= instances:
+            assert len(entries) == 1
+            return entries[0]["resource"]
+        assert time.monotonic() < deadline, f"no ImagingStudy with {instances} instances"
+        time.sleep(0.05)
+
+
 def test_stored_images_make_an_imaging_study_linked_to_order_and_patient(
     server, fhir_base, settings, store, unique, tmp_path
 ):
@@ -57,10 +72,7 @@ def test_stored_images_make_an_imaging_study_linked_to_order_and_patient(
     ds.InstanceNumber = 2
     ds.save_as(second)
     assert c_store(server.dicom_port, first, second, first) == [0, 0, 0]  # duplicate: success
-    found = httpx.get(
-        f"{fhir_base}/ImagingStudy", params={"identifier": f"urn:dicom:uid|urn:oid:{study_uid}"}
-    ).json()
-    study = found["entry"][0]["resource"]
+    study = imaging_study(fhir_base, study_uid, 2)
     assert study["status"] == "available"
     assert (study["numberOfSeries"], study["numberOfInstances"]) == (1, 2)
     assert study["modality"][0]["code"] == "CT"
@@ -81,6 +93,7 @@ def test_stored_images_make_an_imaging_study_linked_to_order_and_patient(
 def test_an_unknown_patient_is_created_from_the_header(server, fhir_base, unique, tmp_path):
     path = fresh_ct(tmp_path, f"NEW{unique}")
     assert c_store(server.dicom_port, path) == [0]
+    imaging_study(fhir_base, str(dcmread(path).StudyInstanceUID))
     found = httpx.get(f"{fhir_base}/Patient", params={"identifier": f"WLNEW{unique}"}).json()
     assert found["total"] == 1
     assert found["entry"][0]["resource"]["name"][0]["family"] == "CompressedSamples"
@@ -94,8 +107,4 @@ def test_dcmtk_storescu(server, fhir_base, unique, tmp_path):
                             capture_output=True, text=True, timeout=60,
                             env={"TCP_NODELAY": "1", "PATH": "/usr/bin:/bin"})  # fmt: skip
     assert result.returncode == 0, result.stderr
-    study_uid = str(dcmread(path).StudyInstanceUID)
-    found = httpx.get(
-        f"{fhir_base}/ImagingStudy", params={"identifier": f"urn:dicom:uid|urn:oid:{study_uid}"}
-    ).json()
-    assert found["total"] == 1
+    assert imaging_study(fhir_base, str(dcmread(path).StudyInstanceUID))

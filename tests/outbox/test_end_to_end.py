@@ -97,10 +97,15 @@ def test_order_worklist_mpps_images_report_reach_the_his(outbound, answering, un
 
     paths = store_images(outbound.dicom_port, tmp_path, patient, accession, study_uid)
     fhir = f"{outbound.url}/fhir/R4"
-    found = wait_until(lambda: httpx.get(f"{fhir}/ImagingStudy", params={
-        "identifier": f"urn:dicom:uid|urn:oid:{study_uid}"}).json().get("entry"))  # fmt: skip
-    study = found[0]["resource"]
-    assert study["numberOfInstances"] == 2 and study["basedOn"]
+
+    def imaging_study() -> dict | None:  # built when the association ends
+        wanted = {"identifier": f"urn:dicom:uid|urn:oid:{study_uid}"}
+        entries = httpx.get(f"{fhir}/ImagingStudy", params=wanted).json().get("entry", [])
+        return next((e["resource"] for e in entries if e["resource"]["numberOfInstances"] == 2),
+                    None)  # fmt: skip
+
+    study = wait_until(imaging_study)
+    assert study is not None and study["basedOn"]
     wado = next(e for e in (httpx.get(f"{fhir}/{r['reference']}").json()
                             for r in study["endpoint"])
                 if e["connectionType"]["code"] == "dicom-wado-rs")  # fmt: skip

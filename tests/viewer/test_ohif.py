@@ -19,7 +19,7 @@ import pytest
 from pydicom import dcmread
 
 from pacsbridge.viewer import OHIF_VERSION, install_viewer
-from tests.dicom.test_storage import c_store, fresh_ct
+from tests.dicom.test_storage import c_store, fresh_ct, imaging_study
 
 ROOT = Path(__file__).resolve().parents[2]
 TARBALL = ROOT / ".cache" / "ohif" / f"ohif-app-{OHIF_VERSION}.tgz"
@@ -48,8 +48,10 @@ def viewer(server, settings) -> str:
     return f"{server.url}/viewer"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """Chromium for one test: Playwright's sync API runs an event loop in this thread while
+    it is open, which would stop later tests from using asyncio.run."""
     _needs(CHROMIUM, Path(CHROMIUM).is_file())
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as playwright:
@@ -80,9 +82,7 @@ def test_viewer_is_served_under_its_mount_with_our_dicomweb(viewer: str):
 
 def test_the_imaging_study_links_to_the_viewer(viewer: str, fhir_base: str, stored_ct):
     _, study_uid = stored_ct
-    wanted = {"identifier": f"urn:dicom:uid|urn:oid:{study_uid}"}
-    bundle = httpx.get(f"{fhir_base}/ImagingStudy", params=wanted).json()
-    study = bundle["entry"][0]["resource"]
+    study = imaging_study(fhir_base, study_uid)
     endpoints = [httpx.get(f"{fhir_base}/{e['reference']}").json() for e in study["endpoint"]]
     iid = next(e for e in endpoints if e["connectionType"]["code"] == "ihe-iid")
     assert iid["address"].endswith("/viewer/IHEInvokeImageDisplay")

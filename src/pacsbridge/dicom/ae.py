@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,7 @@ from pacsbridge.dicom import mpps
 from pacsbridge.dicom.status import status_for
 from pacsbridge.dicom.worklist import WorklistOptions, find
 from pacsbridge.store import Store
+from pacsbridge.store.imaging_study import refresh_studies
 from pacsbridge.store.instances import store_instance
 
 log = logging.getLogger("pacsbridge.dicom")
@@ -61,6 +63,8 @@ class DicomListener:
             self.ae.require_calling_aet = list(settings.dicom_allowed_aets)
         self.allowed = [ipaddress.ip_network(n, strict=False) for n in settings.dicom_allow]
         self.server: ThreadedAssociationServer | None = None
+        self._stored: dict[int, set[str]] = {}  # studies stored per association
+        self._stored_lock = threading.Lock()
 
     def handlers(self) -> list[tuple[Any, Any]]:
         return [
@@ -70,6 +74,9 @@ class DicomListener:
             (evt.EVT_N_CREATE, self._handle_n_create),
             (evt.EVT_N_SET, self._handle_n_set),
             (evt.EVT_C_STORE, self._handle_store),
+            (evt.EVT_RELEASED, self._on_end),
+            (evt.EVT_ABORTED, self._on_end),
+            (evt.EVT_CONN_CLOSE, self._on_end),
         ]
 
     def start(self, host: str, port: int) -> None:
@@ -148,18 +155,26 @@ class DicomListener:
     def _handle_store(self, event: Any) -> int:
         """C-STORE: the file as received, its index rows and the ImagingStudy (PS3.4 B)."""
         try:
-            store_instance(self.store, self.settings.data_dir, event.file_meta,
-                           event.request.DataSet.getvalue(), self.wado_base,
-                           replace=self.settings.dicom_duplicate_policy == "replace")  # fmt: skip
+            replace = self.settings.dicom_duplicate_policy == "replace"
+            stored = store_instance(self.store, self.settings.data_dir, event.file_meta,
+                                    event.request.DataSet.getvalue(), replace=replace)  # fmt: skip
         except Exception as exc:
             status = _failure(exc, "C-STORE")
             return 0xC000 if status == 0xA900 else status  # "cannot understand"
+        with self._stored_lock:
+            self._stored.setdefault(id(event.assoc), set()).add(stored.study_uid)
         return SUCCESS
 
-    @property
-    def wado_base(self) -> str:
-        base = self.settings.base_url or f"http://localhost:{self.settings.http_port}"
-        return base.rstrip("/") + "/dicomweb"
+    def _on_end(self, event: Any) -> None:
+        """The association is over: the ImagingStudy of each study it stored is rebuilt."""
+        with self._stored_lock:
+            studies = self._stored.pop(id(event.assoc), set())
+        if not studies:
+            return
+        try:
+            refresh_studies(self.store, studies, self.settings.public_url("/dicomweb"))
+        except Exception:  # the studies stay stale: the maintenance loop tries again
+            log.exception("could not update the ImagingStudy of %d studies", len(studies))
 
 
 def _failure(exc: Exception, what: str) -> int:

@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset
 
 from pacsbridge.errors import BadValue, Unsupported
 from pacsbridge.store import Store
+from pacsbridge.store.imaging_study import refresh_studies
 from pacsbridge.store.instances import OtherStudy, store_instance
 
 PROCESSING_FAILURE = 0x0110
@@ -62,6 +63,7 @@ def store_parts(
     store: Store, data_dir: Path, parts: list[bytes], study: str | None, wado_base: str
 ) -> Outcome:
     outcome = Outcome([], [])
+    studies: set[str] = set()
     for part in parts:
         try:
             file_meta, dataset = _part10(part)
@@ -71,8 +73,7 @@ def store_parts(
         sop_class = str(file_meta.get("MediaStorageSOPClassUID", ""))
         sop_instance = str(file_meta.get("MediaStorageSOPInstanceUID", ""))
         try:
-            kept = store_instance(store, data_dir, file_meta, dataset, wado_base,
-                                  expected_study=study)  # fmt: skip
+            kept = store_instance(store, data_dir, file_meta, dataset, expected_study=study)
         except OtherStudy:
             outcome.failed.append(_reference(sop_class, sop_instance, STUDY_MISMATCH))
             continue
@@ -82,6 +83,8 @@ def store_parts(
         item = _reference(sop_class, sop_instance, None)
         item.RetrieveURL = f"{wado_base}/studies/{kept.study_uid}"
         outcome.stored.append(item)
+        studies.add(kept.study_uid)
+    refresh_studies(store, studies, wado_base)  # the ImagingStudy before the answer
     return outcome
 
 

@@ -1,9 +1,11 @@
-"""Housekeeping while the server runs: message retention and planner statistics.
+"""Housekeeping while the server runs: retention, statistics, stale ImagingStudies.
 
 Retention deletes HL7 messages past ``message_retention_days`` (0 keeps everything) and
 gives the space back. Statistics (``ANALYZE``) let SQLite and PostgreSQL pick index
 plans: without them PostgreSQL estimates one row everywhere and can choose nested loops
-that never finish on large tables. Both run at start and then every hour.
+that never finish on large tables. Both run at start and then every hour. Studies whose
+ImagingStudy was left stale (a crash mid-association, an association still open after
+``settle_seconds``) are rebuilt every few seconds.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from datetime import timedelta
 
 from pacsbridge.store import Store
+from pacsbridge.store.imaging_study import refresh_studies, stale_studies
 from pacsbridge.store.message_log import purge_messages
 from pacsbridge.store.resources import utc_now
 
@@ -37,4 +40,18 @@ async def maintenance_loop(store: Store, retention_days: int, every_seconds: flo
                     log.info("purged %d HL7 messages older than %d days", count, retention_days)
         except Exception:  # housekeeping must never stop the server
             log.exception("maintenance failed; trying again later")
+        await asyncio.sleep(every_seconds)
+
+
+async def imaging_study_loop(store: Store, wado_base: str, every_seconds: float = 10,
+                             settle_seconds: float = 30) -> None:  # fmt: skip
+    while True:
+        try:
+            cutoff = utc_now() - timedelta(seconds=settle_seconds)
+            studies = await asyncio.to_thread(stale_studies, store, cutoff)
+            if studies:
+                done = await asyncio.to_thread(refresh_studies, store, studies, wado_base)
+                log.info("rebuilt the ImagingStudy of %d stale studies", done)
+        except Exception:  # housekeeping must never stop the server
+            log.exception("could not rebuild stale ImagingStudies; trying again later")
         await asyncio.sleep(every_seconds)

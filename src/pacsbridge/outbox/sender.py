@@ -55,6 +55,9 @@ class Connection:
         self.pending: list[bytes] = []
 
     async def exchange(self, payload: bytes, control_id: str) -> Acknowledgement:
+        if self.writer is not None and (self.reader is None or self.reader.at_eof()
+                                        or self.writer.is_closing()):  # fmt: skip
+            await self.close()  # the peer hung up while the connection was idle
         if self.writer is None:
             await self._connect()
         assert self.writer is not None and self.reader is not None

@@ -240,9 +240,12 @@ dicom_study = Table(
     Column("accession", String(64), nullable=True),
     Column("modalities", String(128), nullable=True),  # backslash-separated
     Column("updated_at", DateTime, nullable=False),
+    # Instances arrived since the ImagingStudy was last built (store/imaging_study.py).
+    Column("fhir_stale", Boolean, nullable=False, server_default=false()),
     Index("ix_dicom_study_patient", "patient_id"),
     Index("ix_dicom_study_accession", "accession"),
     Index("ix_dicom_study_date", "study_date"),
+    Index("ix_dicom_study_stale", "fhir_stale", "updated_at"),
 )
 
 dicom_series = Table(
