@@ -1,7 +1,8 @@
 """Bulk data (PS3.18 8.6, 10.4.1.1.5): large binary values left out of the metadata.
 
-At receipt the DICOM JSON keeps every binary value over 1 KiB as an empty BulkDataURI
-(``store/instances.py``). The metadata answer fills it with a URL of ours,
+At receipt every binary value over 1 KiB gets a BulkDataURI in the stored DICOM JSON
+(``store/instances.py``), its service URL left as a placeholder that the metadata answer
+replaces (rows from before have an empty one, filled here). The URL is ours,
 ``.../instances/{i}/bulkdata/{tag}[/{item}/{tag}...]`` (the path through sequences), and
 that URL answers the value from the stored file, little endian, as one
 ``application/octet-stream`` part. A viewer (OHIF with ``bulkDataURI`` enabled) can then
@@ -26,6 +27,7 @@ from pydicom.dataset import Dataset
 from pacsbridge.dicomweb.media import OCTET_STREAM, MediaRange
 from pacsbridge.dicomweb.problems import NotAcceptable
 from pacsbridge.errors import BadValue, UnknownKey
+from pacsbridge.formats.dicom.json import fill_bulk_uris
 
 EMPTY_URI = '"BulkDataURI":""'  # as orjson writes it in the stored metadata
 _TAG = re.compile(r"^[0-9A-Fa-f]{8}$")
@@ -33,21 +35,13 @@ _WIDTH = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}  # bytes swapped for a bi
 
 
 def with_uris(text: str, instance_url: str) -> str:
-    """Stored DICOM JSON with each empty BulkDataURI made the URL of its value."""
+    """Stored DICOM JSON with each empty BulkDataURI made the URL of its value (rows
+    stored before URIs were written at receipt)."""
     if EMPTY_URI not in text:
         return text
     found: dict[str, Any] = orjson.loads(text)
-    _fill(found, f"{instance_url}/bulkdata", [])
+    fill_bulk_uris(found, f"{instance_url}/bulkdata")
     return orjson.dumps(found).decode()
-
-
-def _fill(item: dict[str, Any], prefix: str, path: list[str]) -> None:
-    for tag, element in item.items():
-        if element.get("BulkDataURI") == "":
-            element["BulkDataURI"] = "/".join([prefix, *path, tag])
-        if element.get("vr") == "SQ":
-            for index, child in enumerate(element.get("Value") or []):
-                _fill(child, prefix, [*path, tag, str(index)])
 
 
 def parse_path(text: str) -> list[int | str]:

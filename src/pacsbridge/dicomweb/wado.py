@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from pacsbridge.dicomweb import bulkdata
 from pacsbridge.errors import PacsbridgeError, UnknownKey
+from pacsbridge.formats.dicom.json import BASE_PLACEHOLDER
 from pacsbridge.store.tables import dicom_instance, dicom_series
 
 
@@ -81,8 +82,9 @@ def metadata(connection: Connection, target: Target, base: str) -> bytes:
         raise UnknownKey(f"no {target.describe()} is stored here", target.describe())
     texts = [bulkdata.with_uris(row.metadata, f"{base}/studies/{row.study_uid}/series/"
                                 f"{row.series_uid}/instances/{row.sop_instance_uid}")
+             if bulkdata.EMPTY_URI in row.metadata else row.metadata
              for row in rows]  # fmt: skip
-    return ("[" + ",".join(texts) + "]").encode()
+    return ("[" + ",".join(texts) + "]").replace(BASE_PLACEHOLDER, base).encode()
 
 
 def one_file(connection: Connection, data_dir: Path, target: Target) -> StoredFile:

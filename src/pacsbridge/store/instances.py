@@ -24,6 +24,7 @@ from pydicom.filewriter import write_file_meta_info
 from sqlalchemy import delete, insert, select, update
 
 from pacsbridge.errors import BadValue
+from pacsbridge.formats.dicom.json import BASE_PLACEHOLDER, dataset_to_json, fill_bulk_uris
 from pacsbridge.store.resources import utc_now
 from pacsbridge.store.tables import dicom_instance, dicom_series, dicom_study
 from pacsbridge.store.transaction import Store, Transaction
@@ -138,7 +139,10 @@ def _index(transaction: Transaction, header: Dataset, file_meta: FileMetaDataset
             series_uid=series_uid, study_uid=study_uid, modality=modality,
             series_number=_int(header.get("SeriesNumber")),
             description=str(header.get("SeriesDescription", ""))[:64] or None))  # fmt: skip
-    metadata = header.to_json_dict(BULK_THRESHOLD, lambda element: "")
+    metadata = dataset_to_json(header, BULK_THRESHOLD, lambda element: "")
+    sop_uid = str(file_meta.MediaStorageSOPInstanceUID)
+    fill_bulk_uris(metadata, f"{BASE_PLACEHOLDER}/studies/{study_uid}/series/{series_uid}"
+                             f"/instances/{sop_uid}/bulkdata")  # fmt: skip
     connection.execute(insert(dicom_instance).values(
         sop_instance_uid=str(file_meta.MediaStorageSOPInstanceUID), series_uid=series_uid,
         study_uid=study_uid, sop_class_uid=str(file_meta.MediaStorageSOPClassUID),
