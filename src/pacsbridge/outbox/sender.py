@@ -159,7 +159,12 @@ class OutboxSender:
                     with contextlib.suppress(TimeoutError):  # or the next look: retries fall due
                         await asyncio.wait_for(wakeup.wait(), self.idle_seconds)
                     continue
-                await self._send(destination, connection, entry)
+                try:
+                    await self._send(destination, connection, entry)
+                except Exception:  # recording failed: the lease runs out, it goes again
+                    log.exception("%s: message %s sent but not recorded", destination.name,
+                                  entry.pk)  # fmt: skip
+                    await asyncio.sleep(5)
         finally:
             await connection.close()
 

@@ -57,7 +57,8 @@ def store_instance(
 
     An instance received again keeps the first copy, or with ``replace`` takes the new one.
     """
-    header = _header(file_meta, dataset)
+    head = _file_head(file_meta)
+    header = _header(head, dataset)
     sop_uid = str(file_meta.MediaStorageSOPInstanceUID)
     study_uid, series_uid = str(header.StudyInstanceUID), str(header.SeriesInstanceUID)
     for name, uid in (("SOPInstanceUID", sop_uid), ("StudyInstanceUID", study_uid),
@@ -75,7 +76,7 @@ def store_instance(
     if known is not None and not replace:  # keep the first copy (the default policy)
         return StoredInstance(sop_uid, study_uid, duplicate=True)
     relative = Path("dicom") / study_uid / series_uid / f"{sop_uid}.dcm"
-    size = _write_file(data_dir / relative, file_meta, dataset)
+    size = _write_file(data_dir / relative, head, dataset)
     with store.transaction("dicom") as transaction:
         if known is not None:  # replace: the new copy's file is written, its row follows
             transaction.connection.execute(
@@ -85,28 +86,30 @@ def store_instance(
     return StoredInstance(sop_uid, study_uid, duplicate=False)
 
 
-def _header(file_meta: FileMetaDataset, dataset: bytes) -> Dataset:
-    """The dataset without pixel data, read from the bytes as the peer encoded them."""
+def _file_head(file_meta: FileMetaDataset) -> bytes:
+    """Preamble, ``DICM`` and the encoded file meta: what precedes the dataset in the file."""
     buffer = BytesIO()
     buffer.write(b"\0" * 128 + b"DICM")
     write_file_meta_info(buffer, file_meta, enforce_standard=True)
-    buffer.write(dataset)
-    buffer.seek(0)
-    return dcmread(buffer, stop_before_pixels=True, force=True)
+    return buffer.getvalue()
 
 
-def _write_file(path: Path, file_meta: FileMetaDataset, dataset: bytes) -> int:
+def _header(head: bytes, dataset: bytes) -> Dataset:
+    """The dataset without pixel data, read from the bytes as the peer encoded them."""
+    return dcmread(BytesIO(head + dataset), stop_before_pixels=True, force=True)
+
+
+def _write_file(path: Path, head: bytes, dataset: bytes) -> int:
     """Part 10 file: preamble, meta, then the dataset bytes unchanged; fsynced."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".part")
     with open(temporary, "wb") as handle:
-        handle.write(b"\0" * 128 + b"DICM")
-        write_file_meta_info(handle, file_meta, enforce_standard=True)
+        handle.write(head)
         handle.write(dataset)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
-    return path.stat().st_size
+    return len(head) + len(dataset)
 
 
 def _index(transaction: Transaction, header: Dataset, file_meta: FileMetaDataset,
