@@ -15,6 +15,9 @@ Then the delay from "report written final" to "ACK received" (outbox ``created_a
 ``finished_at``) at a steady 20 reports/s, p50 and p99.
 
     python bench/outbound.py [--messages 2000] [--database sqlite|postgresql]
+
+PostgreSQL runs use a database ``pacsbridge_outbound_bench`` created for the run and dropped
+after (trust auth on 127.0.0.1:5432).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from hl7_ingest import postgres_database
 from servers import free_port
 
 from pacsbridge.store import open_database, outbox
@@ -125,10 +129,15 @@ async def bare_client(port: int, payloads: list[bytes], connections: int) -> flo
 
 
 def run(args: argparse.Namespace) -> str:
-    work = Path(tempfile.mkdtemp(prefix="pb-outbound-"))
+    if args.database == "sqlite":
+        work = Path(tempfile.mkdtemp(prefix="pb-outbound-"))
+        return measure(args, work, f"sqlite:///{work / 'pacsbridge.db'}")
+    with postgres_database("pacsbridge_outbound_bench") as url:  # fresh, dropped after
+        return measure(args, Path(tempfile.mkdtemp(prefix="pb-outbound-")), url)
+
+
+def measure(args: argparse.Namespace, work: Path, url: str) -> str:
     his_port, http_port = free_port(), free_port()
-    url = (f"sqlite:///{work / 'pacsbridge.db'}" if args.database == "sqlite"
-           else args.postgres_url)  # fmt: skip
     config = work / "pacsbridge.toml"
     config.write_text(f'[[destinations]]\nname = "HIS"\nhost = "127.0.0.1"\nport = {his_port}\n'
                       f"connections = {CONNECTIONS}\n")  # fmt: skip
@@ -186,7 +195,6 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--latency-reports", type=int, default=200)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1/test")
     print(run(parser.parse_args()))
 
 

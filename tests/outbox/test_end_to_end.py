@@ -109,8 +109,8 @@ def test_order_worklist_mpps_images_report_reach_the_his(outbound, answering, un
     wado = next(e for e in (httpx.get(f"{fhir}/{r['reference']}").json()
                             for r in study["endpoint"])
                 if e["connectionType"]["code"] == "dicom-wado-rs")  # fmt: skip
-    address = wado["address"].replace("http://localhost", "http://127.0.0.1")
-    images = httpx.get(f"{address}/studies/{study_uid}")
+    assert wado["address"] == f"http://localhost:{outbound.settings.http_port}/dicomweb"
+    images = httpx.get(f"{outbound.url}/dicomweb/studies/{study_uid}")
     assert images.status_code == 200
     for path in paths:  # each instance, its pixel data byte for byte
         sent = dcmread(path)

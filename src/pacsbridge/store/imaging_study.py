@@ -182,6 +182,9 @@ def _endpoint(transaction: Transaction, connection_type: str, address: str) -> s
     """The one Endpoint of a kind: images fetched (``dicom-wado-rs``), or shown (``ihe-iid``)."""
     found = transaction.find_by_identifier("Endpoint", connection_type, ENDPOINT_SYSTEM)
     if found:
+        current = transaction.read("Endpoint", found[0]).resource
+        if current.get("address") != address:  # the public base URL changed: follow it
+            transaction.update({**current, "address": address})
         return found[0]
     name, mime = _ENDPOINT_KINDS[connection_type]
     body = {
