@@ -27,6 +27,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import ModalityWorklistInformationFind
+from servers import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -197,17 +198,19 @@ def main() -> None:
             root = Path(work)
             load_pacsbridge(root / "pb", rows)
             write_wlmscpfs(root / "wl", rows)
+            ours_port, theirs_port = free_port(), free_port()  # fixed ports met other servers
             ours = serve([sys.executable, "-m", "pacsbridge", "serve", "--data-dir",
-                          str(root / "pb"), "--dicom-port", "11190", "--http-port", "18190",
-                          "--mllp-port", "12590", "--log-level", "warning"], 11190)  # fmt: skip
+                          str(root / "pb"), "--dicom-port", str(ours_port), "--http-port",
+                          str(free_port()), "--mllp-port", str(free_port()),
+                          "--log-level", "warning"], ours_port)  # fmt: skip
             try:
-                ours_times, ours_answers = time_queries(11190, wanted)
+                ours_times, ours_answers = time_queries(ours_port, wanted)
             finally:
                 ours.terminate()
                 ours.wait(20)
-            theirs = serve(["wlmscpfs", "-dfp", str(root / "wl"), "11191"], 11191)
+            theirs = serve(["wlmscpfs", "-dfp", str(root / "wl"), str(theirs_port)], theirs_port)
             try:
-                theirs_times, theirs_answers = time_queries(11191, wanted)
+                theirs_times, theirs_answers = time_queries(theirs_port, wanted)
             finally:
                 theirs.terminate()
                 theirs.wait(20)
