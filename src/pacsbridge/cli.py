@@ -23,7 +23,9 @@ app = typer.Typer(
         "Start here: `pacsbridge serve` runs the server on SQLite in ./data: FHIR at "
         "http://localhost:8080/fhir/R4, DICOMweb at /dicomweb, HL7 v2 (MLLP) on port 2575, "
         "DICOM (AE PACSBRIDGE) on port 11112. `pacsbridge serve --help` lists every option; "
-        "`pacsbridge send FILE --to localhost:2575` sends HL7."
+        "`pacsbridge send FILE --to localhost:2575` sends HL7; `--destination HIS=HOST:PORT` "
+        "sends reports and order status to a HIS (`pacsbridge outbox` shows them); "
+        "`pacsbridge viewer install` adds the OHIF viewer at /viewer."
     ),
     no_args_is_help=True,
     add_completion=False,
