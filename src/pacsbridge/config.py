@@ -66,7 +66,10 @@ class Settings(BaseSettings):
         default_factory=list, description="addresses or networks allowed to connect; empty: all"
     )
     message_retention_days: int = Field(
-        default=0, ge=0, description="delete logged HL7 messages older than this; 0 keeps all"
+        default=0,
+        ge=0,
+        description="delete logged HL7 messages (and outbound ones sent or cancelled) older "
+        "than this; 0 keeps all",
     )
     partners: list[Partner] = Field(default_factory=list)
     dicom_allowed_aets: list[str] = Field(

@@ -6,10 +6,12 @@ import os
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from pacsbridge.app import build_store
 from pacsbridge.config import Settings
 from pacsbridge.ops.maintenance import purge_once
+from pacsbridge.store import outbox
 from pacsbridge.store.message_log import (
     AlreadyReceived,
     MessageFacts,
@@ -19,6 +21,7 @@ from pacsbridge.store.message_log import (
     stored_ack,
 )
 from pacsbridge.store.resources import utc_now
+from pacsbridge.store.tables import outbox_message
 
 
 def test_a_final_outcome_keeps_the_ack_for_resends_and_an_ar_does_not(store, unique):
@@ -61,6 +64,26 @@ def test_retention_deletes_old_messages_and_frees_the_file_space(tmp_path):
         )
     assert purge_once(store, days=1) == 40
     assert path.stat().st_size < full / 4
+    store.database.dispose()
+
+
+def test_retention_deletes_old_outbound_messages_but_keeps_dead_letters(tmp_path):
+    store = build_store(Settings(data_dir=tmp_path))
+    old = utc_now() - timedelta(days=2)
+    with store.transaction() as transaction:
+        for n, status in enumerate(["sent", "cancelled", "dead", "pending", "sent"]):
+            pk = outbox.enqueue(transaction.connection, destination="HIS", partition_key="p",
+                                event="report", message_type="ORU^R01", control_id=f"C{n}",
+                                source=None, payload=b"MSH", now=old)  # fmt: skip
+            finished = old if n < 4 else utc_now()  # the last one was sent just now
+            transaction.connection.execute(
+                update(outbox_message).where(outbox_message.c.pk == pk)
+                .values(status=status, finished_at=finished if status != "pending" else None)
+            )  # fmt: skip
+    assert purge_once(store, days=1) == 2  # the old sent and cancelled ones
+    with store.reader() as reader:
+        left = outbox.list_entries(reader.connection)
+    assert sorted(e.control_id for e in left) == ["C2", "C3", "C4"]
     store.database.dispose()
 
 

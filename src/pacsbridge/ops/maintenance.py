@@ -1,7 +1,8 @@
 """Housekeeping while the server runs: retention, statistics, stale ImagingStudies.
 
-Retention deletes HL7 messages past ``message_retention_days`` (0 keeps everything) and
-gives the space back. Statistics (``ANALYZE``) let SQLite and PostgreSQL pick index
+Retention deletes HL7 messages past ``message_retention_days`` (0 keeps everything), the
+received ones and the outbound ones sent or cancelled (dead letters wait for an operator),
+and gives the space back. Statistics (``ANALYZE``) let SQLite and PostgreSQL pick index
 plans: without them PostgreSQL estimates one row everywhere and can choose nested loops
 that never finish on large tables. Both run at start and then every hour. Studies whose
 ImagingStudy was left stale (a crash mid-association, an association still open after
@@ -14,7 +15,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from pacsbridge.store import Store
+from pacsbridge.store import Store, outbox
 from pacsbridge.store.imaging_study import refresh_studies, stale_studies
 from pacsbridge.store.message_log import purge_messages
 from pacsbridge.store.resources import utc_now
@@ -23,8 +24,11 @@ log = logging.getLogger("pacsbridge.maintenance")
 
 
 def purge_once(store: Store, days: int) -> int:
+    """HL7 messages received, and outbound ones sent or cancelled, older than ``days``."""
+    cutoff = utc_now() - timedelta(days=days)
     with store.transaction() as transaction:
-        count = purge_messages(transaction.connection, utc_now() - timedelta(days=days))
+        count = purge_messages(transaction.connection, cutoff)
+        count += outbox.purge_finished(transaction.connection, cutoff)
     if count:
         store.database.reclaim_space()
     return count
@@ -37,7 +41,8 @@ async def maintenance_loop(store: Store, retention_days: int, every_seconds: flo
             if retention_days > 0:
                 count = await asyncio.to_thread(purge_once, store, retention_days)
                 if count:
-                    log.info("purged %d HL7 messages older than %d days", count, retention_days)
+                    log.info("purged %d HL7 messages (in and out) older than %d days", count,
+                             retention_days)  # fmt: skip
         except Exception:  # housekeeping must never stop the server
             log.exception("maintenance failed; trying again later")
         await asyncio.sleep(every_seconds)

@@ -181,6 +181,14 @@ def cancel(connection: Connection, pk: int, now: datetime) -> bool:
     return done.rowcount == 1
 
 
+def purge_finished(connection: Connection, older_than: datetime) -> int:
+    """Delete messages sent or cancelled before ``older_than`` (dead letters stay)."""
+    finished = select(m.c.pk).where(m.c.status.in_((SENT, CANCELLED)),
+                                    m.c.finished_at < older_than)  # fmt: skip
+    connection.execute(delete(outbox_attempt).where(outbox_attempt.c.message_pk.in_(finished)))
+    return connection.execute(delete(m).where(m.c.pk.in_(finished))).rowcount
+
+
 def set_paused(connection: Connection, destination: str, paused: bool, now: datetime) -> None:
     d = outbox_destination
     connection.execute(delete(d).where(d.c.name == destination))
