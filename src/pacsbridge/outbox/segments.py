@@ -9,7 +9,7 @@ done once, there.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pacsbridge.formats.fhir.imaging_order import identifier_of_type, read_step
@@ -42,7 +42,9 @@ def hl7_timestamp(value: str | None) -> str | None:
 
 
 def now_timestamp(now: datetime) -> str:
-    return now.astimezone().strftime("%Y%m%d%H%M%S%z")
+    """HL7 DTM in this machine's zone with its offset; a naive ``now`` is UTC (the store's)."""
+    aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    return aware.astimezone().strftime("%Y%m%d%H%M%S%z")
 
 
 def msh(destination: Destination, message_type: list[str], control_id: str,
