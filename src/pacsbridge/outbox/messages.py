@@ -23,6 +23,7 @@ from pacsbridge.formats.fhir.imaging_order import (
 from pacsbridge.formats.hl7v2.encode import encode_segment
 from pacsbridge.outbox.segments import (
     Composed,
+    ce,
     encode,
     hl7_timestamp,
     msh,
@@ -61,22 +62,21 @@ def oru(destination: Destination, control_id: str, now: datetime, report: dict[s
     numbers = order_numbers(order)
     interpreter = next((r.get("display") for r in report.get("resultsInterpreter", [])
                         if r.get("display")), None)  # fmt: skip
-    observed = report.get("effectiveDateTime") or (report.get("effectivePeriod") or {}).get("start")
+    period = report.get("effectivePeriod") or {}
+    observed = report.get("effectiveDateTime") or period.get("start")
+    fields: dict[int, Any] = {
+        7: hl7_timestamp(observed),
+        22: hl7_timestamp(report.get("issued")) or now_timestamp(now),
+        25: status,
+        32: [["", interpreter]] if interpreter else None,  # NDL: CNN ID & family name
+    }
+    if not (order or {}).get("code"):  # OBR-4 is required: the report's own code then
+        fields[4] = ce(report.get("code"))
     segments = [
         msh(destination, ["ORU", "R01", "ORU_R01"], control_id, now),
         pid(patient),
         orc("RE", numbers),
-        obr(
-            destination,
-            order,
-            numbers,
-            {
-                7: hl7_timestamp(observed),
-                22: hl7_timestamp(report.get("issued")) or now_timestamp(now),
-                25: status,
-                32: [[interpreter]] if interpreter else None,
-            },
-        ),  # fmt: skip
+        obr(destination, order, numbers, fields),
     ]
     observation = _observations(destination, report, "W" if status == "X" else status)
     return Composed("ORU^R01", control_id, encode(destination, segments + observation))

@@ -99,7 +99,7 @@ def order_numbers(order: dict[str, Any] | None) -> OrderNumbers:
     return OrderNumbers(value("PLAC"), value("FILL"), value("ACSN"))
 
 
-def _ce(concept: dict[str, Any] | None) -> list[str] | None:
+def ce(concept: dict[str, Any] | None) -> list[str] | None:
     codings = (concept or {}).get("coding", [])
     if not codings:
         return [(concept or {}).get("text", "")] if concept and concept.get("text") else None
@@ -118,7 +118,7 @@ def obr(destination: Destination, order: dict[str, Any] | None, numbers: OrderNu
         extra: dict[int, Any]) -> str:  # fmt: skip
     """OBR from the order; ``extra`` adds the fields of one message kind (dates, status)."""
     fields: dict[int, Any] = {1: "1", 2: numbers.placer, 3: numbers.filler,
-                              4: _ce((order or {}).get("code"))}  # fmt: skip
+                              4: ce((order or {}).get("code"))}  # fmt: skip
     if numbers.accession:
         fields[3 if destination.accession_field == "OBR.3" else 18] = numbers.accession
     if order:
