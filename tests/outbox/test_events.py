@@ -13,6 +13,7 @@ from hl7apy.parser import parse_message
 from pydicom import dcmread
 from pydicom.uid import generate_uid
 
+from pacsbridge.store import outbox
 from tests.dicom.test_storage import c_store, fresh_ct
 from tests.hl7v2.test_receive import design_orm, hl7, mllp_exchange, msa, msh
 from tests.outbox.test_delivery import new_patient, post_report
@@ -48,6 +49,10 @@ def test_adt_from_the_his_is_forwarded_unchanged_not_echoed(outbound, notices, u
     [forwarded] = notices.wait_for(1, f"FW{unique}")
     assert forwarded.raw == message.rstrip(b"\r") + b"\r" or forwarded.raw == message
     assert len(notices.of_patient(f"FW{unique}")) == 1  # no A08 of our own: it came by HL7
+    with outbound.store.database.reader.connect() as connection:
+        [entry] = [e for e in outbox.list_entries(connection, destination=outbound.settings
+                   .destinations[1].name) if e.control_id == f"FW-{unique}"]  # fmt: skip
+    assert entry.partition_key.startswith("Patient/")  # ordered with the patient's others
 
 
 def test_images_for_an_order_are_announced_once(outbound, notices, unique, tmp_path):

@@ -168,8 +168,10 @@ class Receiver:
                        outcome=code.value, resources=applied.resources,
                        dedup=not again)  # fmt: skip
                 if self.destinations and not again:
+                    patient = next((r.rsplit("/_history/", 1)[0] for r in applied.resources
+                                    if r.startswith("Patient/")), None)  # fmt: skip
                     forward_matching(transaction, self.destinations, message, frame.raw,
-                                     facts.patient_id)  # fmt: skip
+                                     patient)  # fmt: skip
             return ack
         except AlreadyReceived as exc:  # the same message, applied meanwhile elsewhere
             if not isolate:
