@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 from rich.tree import Tree
 
+from pacsbridge.cli_table import print_rows
 from pacsbridge.config import Settings
 
 messages_app = typer.Typer(help="Browse, search and reprocess logged HL7 messages.",
@@ -109,14 +109,7 @@ def list_messages(
              item.sending_application or "", item.message_type or "", item.control_id or "",
              item.patient_id or "", item.accession or "", item.outcome,
              (item.error or "")[:60]] for item in found]  # fmt: skip
-    if not out.is_terminal:  # piped: tab-separated lines, for scripts
-        for row in [header, *rows]:
-            typer.echo("\t".join(row))
-        return
-    table = Table(*header)
-    for row in rows:
-        table.add_row(*row)
-    out.print(table)
+    print_rows(out, header, rows)
 
 
 @messages_app.command("show")

@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from pacsbridge.cli_table import print_rows
 from pacsbridge.config import Settings
 
 outbox_app = typer.Typer(help="Outbound HL7: the queue, dead letters, destinations.",
@@ -30,17 +30,6 @@ def _database(ctx: typer.Context):  # noqa: ANN202 - a Database; imported late f
     return database
 
 
-def _print_rows(header: list[str], rows: list[list[str]]) -> None:
-    if not out.is_terminal:  # piped: tab-separated lines, for scripts
-        for row in [header, *rows]:
-            typer.echo("\t".join(row))
-        return
-    table = Table(*header)
-    for row in rows:
-        table.add_row(*row)
-    out.print(table)
-
-
 @outbox_app.command("list")
 def list_outbox(
     ctx: typer.Context,
@@ -57,7 +46,7 @@ def list_outbox(
                              partition_key=patient, limit=limit)  # fmt: skip
     header = ["id", "created (UTC)", "destination", "type", "control ID", "patient", "status",
               "attempts", "ACK", "last error"]  # fmt: skip
-    _print_rows(header, [[str(e.pk), e.created_at.strftime("%Y-%m-%d %H:%M:%S"), e.destination,
+    print_rows(out, header, [[str(e.pk), e.created_at.strftime("%Y-%m-%d %H:%M:%S"), e.destination,
                           e.message_type, e.control_id, e.partition_key, e.status,
                           str(e.attempts), e.ack_code or "", (e.last_error or "")[:60]]
                          for e in found])  # fmt: skip
@@ -152,4 +141,4 @@ def outbox_status(ctx: typer.Context) -> None:
         rows.append([name, "paused" if name in paused else "sending",
                      str(state.depth if state else 0), str(state.dead if state else 0),
                      f"{(now - oldest).total_seconds():.0f} s" if oldest else ""])  # fmt: skip
-    _print_rows(["destination", "state", "waiting", "dead", "oldest waiting"], rows)
+    print_rows(out, ["destination", "state", "waiting", "dead", "oldest waiting"], rows)
