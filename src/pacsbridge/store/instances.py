@@ -100,7 +100,9 @@ def _header(head: bytes, dataset: bytes) -> Dataset:
 
 
 def _write_file(path: Path, head: bytes, dataset: bytes) -> int:
-    """Part 10 file: preamble, meta, then the dataset bytes unchanged; fsynced."""
+    """Part 10 file: preamble, meta, then the dataset bytes unchanged; fsynced, and its
+    directory too, before the index row that names it is committed."""
+    new_folders = not path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".part")
     with open(temporary, "wb") as handle:
@@ -109,7 +111,19 @@ def _write_file(path: Path, head: bytes, dataset: bytes) -> int:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
+    _fsync_directory(path.parent)  # the new name survives a power loss too
+    if new_folders:  # dicom/<study>/<series>: their names too
+        _fsync_directory(path.parent.parent)
+        _fsync_directory(path.parent.parent.parent)
     return len(head) + len(dataset)
+
+
+def _fsync_directory(directory: Path) -> None:
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def _index(transaction: Transaction, header: Dataset, file_meta: FileMetaDataset,
