@@ -176,3 +176,12 @@ def test_install_refuses_a_tarball_without_a_viewer(tmp_path: Path):
     with pytest.raises(ViewerInstallError, match="no built viewer"):
         install_viewer(tmp_path / "data", bogus)
     assert not (tmp_path / "data" / "viewer").exists()
+
+
+def test_cli_install_says_what_went_wrong(tmp_path: Path):
+    from tests.test_cli_hl7 import run
+
+    bogus = tmp_path / "not-a-tarball.tgz"
+    bogus.write_bytes(b"nothing")
+    done = run("viewer", "install", "--data-dir", str(tmp_path / "data"), "--tarball", str(bogus))
+    assert done.returncode == 1 and "cannot unpack" in done.stderr
