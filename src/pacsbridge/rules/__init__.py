@@ -8,7 +8,7 @@ The order-to-worklist, MPPS and report rules arrive with the HL7, DICOM and outb
 
 from __future__ import annotations
 
-from pacsbridge.store.transaction import ChangeHook
+from pacsbridge.store.hooks import ChangeHook
 
 RULES: list[ChangeHook] = []
 

@@ -29,7 +29,8 @@ from pacsbridge.outbox.notices import images_available, patient_merge, patient_u
 from pacsbridge.outbox.segments import Composed
 from pacsbridge.profiles.destination import Destination, Event
 from pacsbridge.store import outbox
-from pacsbridge.store.transaction import Change, ChangeHook, Transaction
+from pacsbridge.store.hooks import Change, ChangeHook
+from pacsbridge.store.transaction import Transaction
 
 log = logging.getLogger("pacsbridge.rules")
 

@@ -10,13 +10,13 @@ its consequences commit together or not at all. The store does not import the ru
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qsl
 
 from sqlalchemy import bindparam, select
@@ -35,6 +35,7 @@ from pacsbridge.formats.fhir.validate import validate
 from pacsbridge.store import resources as rows
 from pacsbridge.store.cursor import decode_cursor, encode_cursor
 from pacsbridge.store.database import Database
+from pacsbridge.store.hooks import Change, Hooks
 from pacsbridge.store.projections import PROJECTIONS
 from pacsbridge.store.search.index import clear_index, write_index
 from pacsbridge.store.search.params import SearchRegistry
@@ -47,6 +48,8 @@ STORED_TYPES = frozenset({
     "Observation", "Endpoint", "Procedure", "Practitioner", "Organization",
 })  # fmt: skip
 """The resource types the store holds; each face serves a subset of them."""
+
+log = logging.getLogger("pacsbridge.store")
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 MAX_HOOK_CHANGES = 10_000
@@ -63,30 +66,6 @@ _BY_IDENTIFIER = (
     .limit(bindparam("limit"))
 )
 _BY_IDENTIFIER_SYSTEM = _BY_IDENTIFIER.where(idx_token.c.system == bindparam("system"))
-
-
-@dataclass(frozen=True)
-class Change:
-    """What one write did, as the ``resource_changed`` hooks see it."""
-
-    action: Literal["create", "update", "delete"]
-    resource_type: str
-    id: str
-    version_id: int
-    resource: dict[str, Any] | None
-    previous: dict[str, Any] | None
-
-
-ChangeHook = Callable[["Transaction", Change], None]
-
-
-@dataclass
-class Hooks:
-    """Named hook points; each is a list of callables run in registration order."""
-
-    resource_changed: list[ChangeHook] = field(default_factory=list)
-    # After the commit, with the committed transaction (wakes the outbox senders).
-    committed: list[Callable[[Transaction], None]] = field(default_factory=list)
 
 
 class Reader:
@@ -393,5 +372,8 @@ class Store:
             transaction = Transaction(self, connection, origin)
             yield transaction
             transaction.run_hooks()
-        for hook in self.hooks.committed:
-            hook(transaction)
+        for hook in self.hooks.committed:  # committed already: a failing hook only logs
+            try:
+                hook(transaction)
+            except Exception:
+                log.exception("a post-commit hook failed")

@@ -26,7 +26,8 @@ from pacsbridge.store.search.values import normalize_string
 from pacsbridge.store.tables import worklist_item
 
 if TYPE_CHECKING:
-    from pacsbridge.store.transaction import Change, Transaction
+    from pacsbridge.store.hooks import Change
+    from pacsbridge.store.transaction import Transaction
 
 PRIORITY = {"stat": "STAT", "asap": "HIGH", "urgent": "HIGH", "routine": "ROUTINE"}
 SCHEMES = {
