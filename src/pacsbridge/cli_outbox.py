@@ -79,12 +79,11 @@ def _change(ctx: typer.Context, pk: int, verb: str) -> None:
     from pacsbridge.store import outbox
     from pacsbridge.store.resources import utc_now
 
-    action = outbox.retry if verb == "retry" else outbox.cancel
+    action, allowed = outbox.OPERATIONS[verb]
     with _database(ctx).writer.begin() as connection:
         done = action(connection, pk, utc_now())
     if not done:
-        allowed = "dead or cancelled" if verb == "retry" else "pending or dead"
-        err.print(f"[red]error:[/red] message {pk} is not {allowed}; "
+        err.print(f"[red]error:[/red] message {pk} is not {' or '.join(allowed)}; "
                   "`pacsbridge outbox show` tells its state")  # fmt: skip
         raise typer.Exit(1)
     typer.echo(f"message {pk}: {'queued again' if verb == 'retry' else 'cancelled'}")
@@ -137,8 +136,8 @@ def outbox_status(ctx: typer.Context) -> None:
     rows = []
     for name in sorted(names):
         state = by_name.get(name)
-        oldest = state.oldest_open if state else None
+        waited = state.waiting_seconds(now) if state else None
         rows.append([name, "paused" if name in paused else "sending",
                      str(state.depth if state else 0), str(state.dead if state else 0),
-                     f"{(now - oldest).total_seconds():.0f} s" if oldest else ""])  # fmt: skip
+                     f"{waited:.0f} s" if waited is not None else ""])  # fmt: skip
     print_rows(out, ["destination", "state", "waiting", "dead", "oldest waiting"], rows)

@@ -68,8 +68,7 @@ class OutboxCollector:
         for state in states:
             depth.add_metric([state.destination], state.depth)
             dead.add_metric([state.destination], state.dead)
-            seconds = (now - state.oldest_open).total_seconds() if state.oldest_open else 0.0
-            age.add_metric([state.destination], seconds)
+            age.add_metric([state.destination], state.waiting_seconds(now) or 0.0)
         yield from (depth, dead, age)
 
 

@@ -84,12 +84,11 @@ def outbox_routes(store: Store, settings: Settings, sender_state: Callable[[], d
         return _json(body)
 
     def _move(pk: int, verb: str) -> Response:
-        action = outbox.retry if verb == "retry" else outbox.cancel
+        action, allowed = outbox.OPERATIONS[verb]
         with store.database.writer.begin() as connection:
             done = action(connection, pk, utc_now())
         if not done:
-            allowed = "dead or cancelled" if verb == "retry" else "pending or dead"
-            return _problem(409, f"message {pk} is not {allowed}, or does not exist")
+            return _problem(409, f"message {pk} is not {' or '.join(allowed)}, or does not exist")
         return _show(pk)
 
     def _destinations() -> Response:
@@ -100,12 +99,11 @@ def outbox_routes(store: Store, settings: Settings, sender_state: Callable[[], d
         body = []
         for d in settings.destinations:
             state = states.get(d.name)
-            oldest = state.oldest_open if state else None
             body.append({"name": d.name, "address": f"{d.host}:{d.port}", "events": d.events,
                          "paused": d.name in paused, "link": links.get(d.name, "not sending"),
                          "waiting": state.depth if state else 0,
                          "dead": state.dead if state else 0,
-                         "oldestWaitingSeconds": (now - oldest).total_seconds() if oldest
+                         "oldestWaitingSeconds": state.waiting_seconds(now) if state
                          else None})  # fmt: skip
         return _json(body)
 

@@ -163,10 +163,14 @@ def record_attempt(database: Database, entry: OutboxEntry, *, started_at: dateti
     return status
 
 
+# What an operator may do to a message, and from which states (the refusal names them).
+RETRY_FROM, CANCEL_FROM = (DEAD, CANCELLED), (PENDING, DEAD)
+
+
 def retry(connection: Connection, pk: int, now: datetime) -> bool:
     """A dead or cancelled message back in the queue, to go next for its patient."""
     done = connection.execute(
-        update(m).where(m.c.pk == pk, m.c.status.in_((DEAD, CANCELLED)))
+        update(m).where(m.c.pk == pk, m.c.status.in_(RETRY_FROM))
         .values(status=PENDING, attempts=0, next_attempt_at=now, finished_at=None)
     )  # fmt: skip
     return done.rowcount == 1
@@ -175,10 +179,14 @@ def retry(connection: Connection, pk: int, now: datetime) -> bool:
 def cancel(connection: Connection, pk: int, now: datetime) -> bool:
     """A waiting or dead message that will not be sent; one in flight cannot be cancelled."""
     done = connection.execute(
-        update(m).where(m.c.pk == pk, m.c.status.in_((PENDING, DEAD)))
+        update(m).where(m.c.pk == pk, m.c.status.in_(CANCEL_FROM))
         .values(status=CANCELLED, finished_at=now)
     )  # fmt: skip
     return done.rowcount == 1
+
+
+OPERATIONS = {"retry": (retry, RETRY_FROM), "cancel": (cancel, CANCEL_FROM)}
+"""The operator's moves by name, for the CLI and the API: the function and its states."""
 
 
 def purge_finished(connection: Connection, older_than: datetime) -> int:
@@ -238,6 +246,10 @@ class QueueState:
     depth: int  # pending + sending
     dead: int
     oldest_open: datetime | None
+
+    def waiting_seconds(self, now: datetime) -> float | None:
+        """How long the oldest waiting message has waited; None when none waits."""
+        return (now - self.oldest_open).total_seconds() if self.oldest_open else None
 
 
 def queue_states(connection: Connection) -> list[QueueState]:
