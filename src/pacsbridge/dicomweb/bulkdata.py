@@ -36,9 +36,7 @@ _WIDTH = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}  # bytes swapped for a bi
 
 def with_uris(text: str, instance_url: str) -> str:
     """Stored DICOM JSON with each empty BulkDataURI made the URL of its value (rows
-    stored before URIs were written at receipt)."""
-    if EMPTY_URI not in text:
-        return text
+    stored before URIs were written at receipt); the caller checks for ``EMPTY_URI``."""
     found: dict[str, Any] = orjson.loads(text)
     fill_bulk_uris(found, f"{instance_url}/bulkdata")
     return orjson.dumps(found).decode()

@@ -82,7 +82,7 @@ def metadata(connection: Connection, target: Target, base: str) -> bytes:
         raise UnknownKey(f"no {target.describe()} is stored here", target.describe())
     texts = [bulkdata.with_uris(row.metadata, f"{base}/studies/{row.study_uid}/series/"
                                 f"{row.series_uid}/instances/{row.sop_instance_uid}")
-             if bulkdata.EMPTY_URI in row.metadata else row.metadata
+             if bulkdata.EMPTY_URI in row.metadata else row.metadata  # older rows only
              for row in rows]  # fmt: skip
     return ("[" + ",".join(texts) + "]").replace(BASE_PLACEHOLDER, base).encode()
 

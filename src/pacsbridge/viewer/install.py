@@ -58,14 +58,6 @@ def viewer_dir(data_dir: Path) -> Path:
     return data_dir / "viewer"
 
 
-def installed_version(data_dir: Path) -> str | None:
-    """The installed OHIF version, or None when the viewer is not installed."""
-    marker = viewer_dir(data_dir) / MARKER
-    if not marker.is_file():
-        return None
-    return str(json.loads(marker.read_text())["version"])
-
-
 def fetch_tarball(version: str, into: Path) -> Path:
     """``npm pack`` the viewer package into ``into``; the one step that needs the registry."""
     if shutil.which("npm") is None:

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from pacsbridge.viewer.install import installed_version, viewer_dir
+from pacsbridge.viewer.install import MARKER, viewer_dir
 
 _NOT_INSTALLED = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Viewer not installed</title></head><body style="font-family:sans-serif;max-width:40em;
@@ -41,7 +41,7 @@ def viewer_routes(data_dir: Path) -> list[BaseRoute]:
         return _invoke(request)
 
     async def serve(request: Request) -> Response:
-        if installed_version(data_dir) is None:
+        if not (root / MARKER).is_file():  # a stat per request, not a JSON parse
             return HTMLResponse(_NOT_INSTALLED, status_code=404)
         return _file_or_index(root, request.path_params.get("path", ""))
 
