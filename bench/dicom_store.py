@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -38,8 +37,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import psycopg
-from hl7_ingest import cpu_seconds, healthy, port_open, postgres_database, running, version
+from hl7_ingest import count, cpu_seconds, healthy, port_open, postgres_database, running, version
 from orthanc import free_port, orthanc
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
@@ -90,12 +88,7 @@ class Target:
 
 def count_rows(url: str) -> int:
     """Instances pacsbridge indexed: the proof that each acknowledged C-STORE was kept."""
-    query = "SELECT count(*) FROM dicom_instance"
-    if url.startswith("sqlite:///"):
-        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
-            return db.execute(query).fetchone()[0]
-    with psycopg.connect(url) as db:
-        return db.execute(query).fetchone()[0]
+    return count(url, "SELECT count(*) FROM dicom_instance")
 
 
 @contextmanager

@@ -179,14 +179,18 @@ def postgres_database(name: str) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def stored_aa(url: str) -> int:
-    """Rows the message log holds with outcome AA: each AA sent must have one."""
-    query = "SELECT count(*) FROM hl7_message WHERE outcome = 'AA'"
+def count(url: str, query: str) -> int:
+    """``SELECT count(*) ...`` on the server's database, SQLite or PostgreSQL."""
     if url.startswith("sqlite:///"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
             return db.execute(query).fetchone()[0]
     with psycopg.connect(url) as db:
         return db.execute(query).fetchone()[0]
+
+
+def stored_aa(url: str) -> int:
+    """Rows the message log holds with outcome AA: each AA sent must have one."""
+    return count(url, "SELECT count(*) FROM hl7_message WHERE outcome = 'AA'")
 
 
 def drive(port: int, pid: int, senders: int, args: argparse.Namespace, tag: str) -> dict:

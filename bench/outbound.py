@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import statistics
 import subprocess
 import sys
@@ -56,8 +57,6 @@ def process(command: list[str], probe: str | None = None, port: int | None = Non
                 if probe and httpx.get(probe, timeout=2).status_code == 200:
                     break
                 if port is not None:
-                    import socket
-
                     socket.create_connection(("127.0.0.1", port), timeout=1).close()
                     break
             except (httpx.TransportError, OSError):
