@@ -21,7 +21,7 @@ import httpx
 
 from tests.conftest import free_port
 from tests.outbox.his import HisSimulator, always_aa
-from tests.outbox.test_delivery import conclusions, new_patient, post_report
+from tests.outbox.test_delivery import conclusions, new_patient, post_report, wait_until
 
 
 @contextmanager
@@ -70,20 +70,17 @@ connections = 2
             for n in range(3):
                 for patient_id, _ in patients:
                     post_report(base, patient_id, f"informe {n}")
-            deadline = time.monotonic() + 20
-            while len(his.received) < 2 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert len(his.received) >= 2  # both patients' first reports are out, unanswered
+            # both patients' first reports are out, unanswered
+            assert wait_until(lambda: len(his.received) >= 2)
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
         first_sends = {r.field("MSH", 10) for r in his.received}
         his.behaviour = always_aa
         with serving(config, database_url, tmp_path / "data", port):
             for _, mrn in patients:
-                deadline = time.monotonic() + 40
-                while len(set(conclusions(his.of_patient(mrn)))) < 3:
-                    assert time.monotonic() < deadline, conclusions(his.of_patient(mrn))
-                    time.sleep(0.1)
+                arrived = wait_until(lambda m=mrn: len(set(conclusions(his.of_patient(m)))) >= 3,
+                                     seconds=40)  # fmt: skip
+                assert arrived, conclusions(his.of_patient(mrn))
                 received = his.of_patient(mrn)
                 unique_reports = list(dict.fromkeys(conclusions(received)))
                 assert unique_reports == ["informe 0", "informe 1", "informe 2"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -131,11 +130,7 @@ def test_order_worklist_mpps_images_report_reach_the_his(outbound, answering, un
     assert REPORT.encode("latin-1") in oru.raw
     assert "Dra. Núñez".encode("latin-1") in oru.raw  # OBR-32, in the destination's set
     patient_ref = study["subject"]["reference"].removeprefix("Patient/")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if [e.status for e in entries(outbound, patient_ref)] == ["sent"] * 3:
-            break
-        time.sleep(0.05)
+    wait_until(lambda: [e.status for e in entries(outbound, patient_ref)] == ["sent"] * 3)
     closed = entries(outbound, patient_ref)
     assert [e.status for e in closed] == ["sent"] * 3
     assert [e.control_id for e in closed] == [m.field("MSH", 10) for m in messages]
