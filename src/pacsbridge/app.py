@@ -19,6 +19,10 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 
 from pacsbridge import __version__
+from pacsbridge.auth.audit import AuditTrail
+from pacsbridge.auth.keys import KeyRing
+from pacsbridge.auth.middleware import AuthMiddleware, fhir_audiences
+from pacsbridge.auth.routes import authorization_routes, smart_configuration_routes
 from pacsbridge.config import Settings
 from pacsbridge.dicom.ae import DicomListener
 from pacsbridge.dicomweb import CORS_MIDDLEWARE, DicomwebEndpoints, dicomweb_routes
@@ -66,7 +70,9 @@ def build_http_app(
     settings: Settings, store: Store, listeners: dict[str, Any] | None = None
 ) -> Starlette:
     metrics = Metrics()
-    fhir = FhirEndpoints(store, settings)
+    keys = KeyRing(store.database)
+    audit = AuditTrail(store, enabled=settings.audit)
+    fhir = FhirEndpoints(store, settings, audit)
 
     async def root(request: Request) -> RedirectResponse:
         return RedirectResponse(url="/fhir/R4/metadata")
@@ -76,10 +82,12 @@ def build_http_app(
             "/healthz", health_endpoint(store.database, listeners or {}), methods=["GET", "HEAD"]
         ),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
+        *smart_configuration_routes(settings),
+        Mount("/auth", routes=authorization_routes(store, settings, keys)),
         Mount("/fhir/R4", routes=fhir_routes(fhir)),
         Mount(
             "/dicomweb",
-            routes=dicomweb_routes(DicomwebEndpoints(store, settings)),
+            routes=dicomweb_routes(DicomwebEndpoints(store, settings, audit)),
             middleware=CORS_MIDDLEWARE,
         ),
         Mount("/api", routes=outbox_routes(store, settings, lambda: _sender_state(app))),
@@ -87,8 +95,16 @@ def build_http_app(
         Mount("/viewer", routes=viewer_routes(settings.data_dir)),
         Route("/", root, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics)])
+    gate = Middleware(
+        AuthMiddleware, mode=settings.auth, keys=keys, database=store.database,
+        audiences=fhir_audiences(settings.base_url),
+    )  # fmt: skip
+    app = Starlette(
+        routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics), gate]
+    )
     app.state.store = store
+    app.state.keys = keys
+    app.state.audit = audit
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.sender = None

@@ -74,12 +74,16 @@ def serve(
         list[str] | None,
         typer.Option(help="NAME=HOST:PORT: send reports and order status there (repeatable)"),
     ] = None,
+    auth: Annotated[
+        str | None,
+        typer.Option(help="open (trusted network, no login) | required (tokens and logins) [open]"),
+    ] = None,
 ) -> None:
     """Run the server: every listener in one process, until Ctrl-C."""
     settings = _settings(
         config, data_dir=data_dir, database_url=database_url, host=host, http_port=http_port,
         mllp_port=mllp_port, dicom_port=dicom_port, ae_title=ae_title, base_url=base_url,
-        log_level=log_level, log_format=log_format,
+        log_level=log_level, log_format=log_format, auth=auth,
     )  # fmt: skip
     if destination:
         settings = _with_destinations(settings, destination)

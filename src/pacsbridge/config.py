@@ -88,6 +88,31 @@ class Settings(BaseSettings):
     outbox_workers: bool = Field(
         default=True, description="send the outbox from this process (off: enqueue only)"
     )
+    auth: Literal["open", "required"] = Field(
+        default="open",
+        description="open: a request without a token is trusted (a closed network only);"
+        " required: every FHIR, DICOMweb, console and API request needs a token or a login",
+    )
+    access_token_seconds: int = Field(default=3600, ge=60, le=86400)
+    backend_token_seconds: int = Field(
+        default=300, ge=30, le=3600, description="lifetime of SMART Backend Services tokens"
+    )
+    refresh_token_days: int = Field(default=30, ge=1, le=3650)
+    login_max_failures: int = Field(
+        default=5, ge=1, description="wrong passwords in a row before logins are slowed down"
+    )
+    audit: bool = Field(default=True, description="record every access to patient data")
+    http_tls_certificate: Path | None = None
+    http_tls_key: Path | None = None
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=list,
+        description="reverse proxies whose X-Forwarded-For/-Proto headers are trusted",
+    )
+    dicom_tls_certificate: Path | None = None
+    dicom_tls_key: Path | None = None
+    dicom_tls_client_ca: Path | None = Field(
+        default=None, description="when set, DICOM peers must present a certificate it signed"
+    )
 
     @field_validator("mllp_allow", "dicom_allow")
     @classmethod
@@ -98,8 +123,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _tls_pair(self) -> Settings:
-        if (self.mllp_tls_certificate is None) != (self.mllp_tls_key is None):
-            raise ValueError("mllp_tls_certificate and mllp_tls_key go together")
+        for face in ("mllp", "http", "dicom"):
+            if (getattr(self, f"{face}_tls_certificate") is None) != (
+                getattr(self, f"{face}_tls_key") is None
+            ):
+                raise ValueError(f"{face}_tls_certificate and {face}_tls_key go together")
         for kind, names in (("partner", [p.name for p in self.partners]),
                             ("destination", [d.name for d in self.destinations])):  # fmt: skip
             if len(names) != len(set(names)):

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from pacsbridge.auth.audit import AuditTrail
 from pacsbridge.config import Settings
 from pacsbridge.dicomweb import bulkdata, frames, media, multipart, qido, rendered, stow, wado
 from pacsbridge.dicomweb.pixels import StoredPixels
@@ -45,9 +46,10 @@ _PATH_KEYS = {"study": "StudyInstanceUID", "series": "SeriesInstanceUID"}
 class DicomwebEndpoints:
     """The endpoints, holding the store and settings they need."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, audit: AuditTrail | None = None) -> None:
         self.store = store
         self.settings = settings
+        self.audit = audit or AuditTrail(store, enabled=False)
 
     def base_url(self, request: Request) -> str:
         """The service's base URL, for RetrieveURL: configured, or as the client called us."""

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from pacsbridge.auth.audit import AuditTrail
 from pacsbridge.config import Settings
 from pacsbridge.errors import BadValue, TooCostly, UnknownKey
 from pacsbridge.fhir.bundles import process_bundle
@@ -42,9 +43,10 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]
 class FhirEndpoints:
     """The endpoints, holding the store and settings they need."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, audit: AuditTrail | None = None) -> None:
         self.store = store
         self.settings = settings
+        self.audit = audit or AuditTrail(store, enabled=False)
         self.started = format_instant(utc_now())
 
     def base_url(self, request: Request) -> str:

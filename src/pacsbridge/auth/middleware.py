@@ -1,0 +1,136 @@
+"""The gate of the HTTP side: who is calling, and whether they may come in at all.
+
+Every request passes here first. A bearer token (``Authorization: Bearer``) or the
+console's session cookie becomes a :class:`Principal` in the request scope; what the
+principal may see is decided later, by each face (``fhir/authorization.py``,
+``dicomweb/authorization.py``, the operations API). In the ``required`` mode a protected
+path without valid credentials is refused here with 401, pages are redirected to the login.
+A token that is sent but not valid is refused in both modes: it is never ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import quote
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pacsbridge.auth.keys import KeyRing
+from pacsbridge.auth.principal import NOBODY, OPEN, SCOPE_KEY, NotAuthenticated, Principal
+from pacsbridge.auth.tokens import principal_from_claims, verify_access_token
+from pacsbridge.formats.urls import public_base
+from pacsbridge.store.database import Database
+
+SESSION_COOKIE = "pacsbridge_session"
+
+# Open to everyone in every mode: discovery, the login itself, liveness and metrics.
+PUBLIC = ("/auth/", "/healthz", "/metrics", "/fhir/R4/metadata", "/.well-known/",
+          "/fhir/R4/.well-known/")  # fmt: skip
+PAGES = ("/viewer", "/console")  # a browser is sent to the login page instead of a 401
+
+
+class AuthMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        mode: str,
+        keys: KeyRing,
+        database: Database,
+        audiences: Callable[[Scope], set[str]],
+    ) -> None:
+        self.app, self.mode, self.keys, self.database = app, mode, keys, database
+        self.audiences = audiences
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        token, from_cookie = _credentials(scope)
+        try:
+            principal = await self._principal(scope, token)
+        except NotAuthenticated as exc:
+            if _is_public(path) or scope["method"] == "OPTIONS":
+                principal = NOBODY
+            else:
+                await _refuse(scope, send, str(exc), "invalid_token")
+                return
+        if (
+            principal is NOBODY
+            and self.mode == "required"
+            and not _is_public(path)
+            and scope["method"] != "OPTIONS"  # CORS preflights carry no credentials
+        ):
+            await _refuse(scope, send, "this server requires an access token", None)
+            return
+        client = scope.get("client")
+        scope[SCOPE_KEY] = principal.with_address(client[0] if client else None)
+        await self.app(scope, receive, send)
+
+    async def _principal(self, scope: Scope, token: str | None) -> Principal:
+        if token is None:
+            return OPEN if self.mode == "open" else NOBODY
+        claims = await run_in_threadpool(
+            verify_access_token, self.keys, self.database, token, audiences=self.audiences(scope)
+        )
+        return principal_from_claims(claims)
+
+
+def fhir_audiences(configured: str | None) -> Callable[[Scope], set[str]]:
+    """The audiences a token may name: our FHIR base URL as configured or as called."""
+
+    def audiences(scope: Scope) -> set[str]:
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+        return {public_base(scope, host, configured, "/fhir/R4")}
+
+    return audiences
+
+
+def _is_public(path: str) -> bool:
+    return path == "/" or path.startswith(PUBLIC)
+
+
+def _credentials(scope: Scope) -> tuple[str | None, bool]:
+    """The bearer token, or the session cookie's; and whether it came from the cookie."""
+    cookie = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            kind, _, token = value.decode("latin-1").partition(" ")
+            if kind.lower() == "bearer" and token.strip():
+                return token.strip(), False
+        elif name == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                key, _, text = part.strip().partition("=")
+                if key == SESSION_COOKIE and text:
+                    cookie = text
+    return cookie, cookie is not None
+
+
+async def _refuse(scope: Scope, send: Send, text: str, error: str | None) -> None:
+    path: str = scope["path"]
+    if path.startswith(PAGES) and scope["method"] in ("GET", "HEAD"):
+        target = path + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
+        location = f"/auth/login?next={quote(target, safe='')}"
+        await _send(send, 303, [(b"location", location.encode())], b"")
+        return
+    challenge = 'Bearer realm="pacsbridge"' + (f', error="{error}"' if error else "")
+    headers = [(b"www-authenticate", challenge.encode())]
+    if path.startswith("/fhir/"):
+        body = {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "login", "diagnostics": text}],
+        }
+        headers.append((b"content-type", b"application/fhir+json"))
+    else:
+        body = {"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": text}
+        headers.append((b"content-type", b"application/problem+json"))
+    await _send(send, 401, headers, orjson.dumps(body))
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

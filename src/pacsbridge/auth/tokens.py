@@ -1,0 +1,89 @@
+"""Access tokens: signed JWTs that carry the grant, checked on every request.
+
+A token names its issuer, audience (the FHIR base URL), subject, client, scopes and, for
+a patient launch, the patient. The resource server needs no database row to trust one,
+only the key ring; revocation adds one indexed lookup of the token id.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pacsbridge.auth.keys import KeyRing
+from pacsbridge.auth.principal import NotAuthenticated, Principal
+from pacsbridge.auth.scopes import Scopes
+from pacsbridge.store.database import Database
+from pacsbridge.store.spent_ids import is_spent
+
+CLOCK_SKEW_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Grantee:
+    """To whom a token is issued, and in which context."""
+
+    subject: str
+    client_id: str
+    scope: str
+    kind: str  # user patient system
+    patient: str | None = None
+    fhir_user: str | None = None
+    role: str | None = None
+
+
+def issue_access_token(
+    keys: KeyRing, grantee: Grantee, *, issuer: str, audience: str, lifetime: int
+) -> tuple[str, dict[str, Any]]:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": issuer, "aud": audience, "sub": grantee.subject, "client_id": grantee.client_id,
+        "scope": grantee.scope, "kind": grantee.kind, "iat": now, "exp": now + lifetime,
+        "jti": uuid.uuid4().hex,
+    }  # fmt: skip
+    for name, value in (("patient", grantee.patient), ("fhirUser", grantee.fhir_user),
+                        ("role", grantee.role)):  # fmt: skip
+        if value:
+            claims[name] = value
+    return keys.sign(claims), claims
+
+
+def verify_access_token(
+    keys: KeyRing, database: Database, token: str, *, audiences: set[str]
+) -> dict[str, Any]:
+    """The token's claims, if it is ours, current, for us and not revoked."""
+    claims = keys.decode(token)
+    now = time.time()
+    if not isinstance(claims.get("exp"), int) or claims["exp"] + CLOCK_SKEW_SECONDS < now:
+        raise NotAuthenticated("the access token has expired")
+    if isinstance(claims.get("iat"), int) and claims["iat"] - CLOCK_SKEW_SECONDS > now:
+        raise NotAuthenticated("the access token is issued in the future")
+    audience = claims.get("aud")
+    named = set(audience) if isinstance(audience, list) else {audience}
+    if not named & audiences:
+        raise NotAuthenticated(f"the access token is for {audience!r}, not this server")
+    if "kind" not in claims or "jti" not in claims:
+        raise NotAuthenticated("the token is not an access token")
+    if is_spent(database, revoked_key(str(claims["jti"]))):
+        raise NotAuthenticated("the access token has been revoked")
+    return claims
+
+
+def revoked_key(jti: str) -> str:
+    return f"revoked:{jti}"
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    return Principal(
+        kind=str(claims["kind"]),
+        subject=str(claims.get("sub", "")),
+        scopes=Scopes.parse(str(claims.get("scope", ""))),
+        client_id=claims.get("client_id"),
+        patient=claims.get("patient"),
+        fhir_user=claims.get("fhirUser"),
+        role=claims.get("role"),
+        token_id=str(claims["jti"]),
+        claims=claims,
+    )

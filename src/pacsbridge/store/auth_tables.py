@@ -1,0 +1,82 @@
+"""The tables of the authorization server: users, clients, signing keys and grants.
+
+Secrets never rest in clear: passwords are argon2 hashes, authorization codes and refresh
+tokens are stored as SHA-256 digests, so a copy of the database gives no working token.
+Signing keys are kept (private part included) so that every process signs and verifies
+alike, and a retired key keeps verifying the tokens it signed until they expire.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, DateTime, Index, Integer, String, Table, Text
+
+from pacsbridge.store.tables import Pk, metadata
+
+auth_user = Table(
+    "auth_user",
+    metadata,
+    Column("pk", Pk, primary_key=True, autoincrement=True),
+    Column("username", String(128), nullable=False, unique=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(16), nullable=False),  # admin staff patient
+    Column("patient_id", String(64), nullable=True),  # a patient user's Patient resource
+    Column("fhir_user", String(140), nullable=True),  # "Practitioner/x" or "Patient/y"
+    Column("display_name", String(200), nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime, nullable=True),  # after repeated wrong passwords
+    Column("created_at", DateTime, nullable=False),
+)
+
+auth_client = Table(
+    "auth_client",
+    metadata,
+    Column("client_id", String(128), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # public confidential backend
+    Column("secret_hash", String(256), nullable=True),  # confidential clients
+    Column("redirect_uris", Text, nullable=False, default="[]"),  # JSON list, exact match
+    Column("scope", Text, nullable=False),  # the most it may be granted, space-separated
+    Column("jwks", Text, nullable=True),  # backend clients: inline JWK Set (JSON)
+    Column("jwks_url", String(1000), nullable=True),  # ... or where to fetch it
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+auth_signing_key = Table(
+    "auth_signing_key",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("alg", String(16), nullable=False),
+    Column("private_jwk", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("retired_at", DateTime, nullable=True),  # no longer signs; still verifies
+)
+
+# Authorization codes, refresh tokens and EHR launch contexts: one row per grant step.
+auth_grant = Table(
+    "auth_grant",
+    metadata,
+    Column("digest", String(64), primary_key=True),  # SHA-256 of the code or token
+    Column("kind", String(16), nullable=False),  # code refresh launch
+    Column("client_id", String(128), nullable=True),
+    Column("user_pk", Pk, nullable=True),
+    Column("scope", Text, nullable=False, default=""),
+    Column("context", Text, nullable=False, default="{}"),  # JSON: patient, redirect_uri, ...
+    Column("family", String(64), nullable=True),  # refresh tokens rotated from one grant
+    Column("expires_at", DateTime, nullable=False),
+    Column("used_at", DateTime, nullable=True),  # a code redeemed, a refresh token rotated
+    Column("revoked", Boolean, nullable=False, default=False),
+    Index("ix_auth_grant_family", "family"),
+    Index("ix_auth_grant_expires", "expires_at"),
+)
+
+# Access token ids refused before their expiry (revocation), and client assertion ids
+# already seen (a replayed jti is refused). Rows are kept until the token would expire.
+auth_spent_id = Table(
+    "auth_spent_id",
+    metadata,
+    Column("jti", String(200), primary_key=True),  # "revoked:<jti>" or "assertion:<client>:<jti>"
+    Column("expires_at", DateTime, nullable=False),
+    Index("ix_auth_spent_expires", "expires_at"),
+)

@@ -1,0 +1,42 @@
+"""Token ids that may not be used again: revoked access tokens and seen client assertions.
+
+A row lives until the token it stands for would have expired anyway; after that the
+token's own ``exp`` refuses it, so the maintenance loop deletes the row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from pacsbridge.store.auth_tables import auth_spent_id
+from pacsbridge.store.database import Database
+from pacsbridge.store.resources import utc_now
+
+
+def spend(database: Database, key: str, expires_at: datetime) -> bool:
+    """Record ``key``; False when it was already recorded (a replay)."""
+    try:
+        with database.writer.begin() as connection:
+            connection.execute(auth_spent_id.insert().values(jti=key, expires_at=expires_at))
+    except IntegrityError:
+        return False
+    return True
+
+
+def is_spent(database: Database, key: str) -> bool:
+    with database.single.connect() as connection:
+        found = connection.execute(
+            select(auth_spent_id.c.jti).where(auth_spent_id.c.jti == key)
+        ).first()
+    return found is not None
+
+
+def forget_expired(database: Database) -> int:
+    with database.writer.begin() as connection:
+        result = connection.execute(
+            delete(auth_spent_id).where(auth_spent_id.c.expires_at < utc_now())
+        )
+    return result.rowcount or 0
