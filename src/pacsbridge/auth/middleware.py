@@ -84,7 +84,7 @@ def fhir_audiences(configured: str | None) -> Callable[[Scope], set[str]]:
 
     def audiences(scope: Scope) -> set[str]:
         host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
-        return {public_base(scope, host, configured, "/fhir/R4")}
+        return {public_base({**scope, "root_path": "/fhir/R4"}, host, configured, "/fhir/R4")}
 
     return audiences
 
