@@ -16,7 +16,16 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from pacsbridge.errors import BadValue, MultipleMatches, PacsbridgeError, TooCostly, UnknownKey
+from pacsbridge.auth.principal import Principal
+from pacsbridge.errors import (
+    BadValue,
+    MultipleMatches,
+    NotAuthorized,
+    PacsbridgeError,
+    TooCostly,
+    UnknownKey,
+)
+from pacsbridge.fhir.authorization import check_writable, limit_for
 from pacsbridge.fhir.interactions import (
     FhirRequest,
     FhirResponse,
@@ -72,7 +81,8 @@ def _entry_request(entry: Any, n: int, outer: FhirRequest) -> FhirRequest:
         url = url[len(outer.base) :]
     parts = urlsplit(url.lstrip("/"))
     segments = [s for s in parts.path.split("/") if s]
-    request = FhirRequest(method=method, base=outer.base, params=parse_qsl(parts.query, True))
+    request = FhirRequest(method=method, base=outer.base, params=parse_qsl(parts.query, True),
+                          principal=outer.principal)  # fmt: skip
     if segments and segments[0] != "_history":
         request.resource_type = segments[0]
     if len(segments) > 1 and segments[1] != "_history":
@@ -109,6 +119,8 @@ def _transaction(
 ) -> list[FhirResponse]:
     answers: list[FhirResponse | None] = [None] * len(requests)
     order = sorted(range(len(requests)), key=lambda n: _ORDER[requests[n].method])
+    if not outer.principal.is_open:
+        _check_conditionals(outer.principal, entries, requests)
     with store.transaction("fhir") as transaction:
         targets = _assign_ids(transaction, entries, requests)
         for request in requests:
@@ -143,6 +155,40 @@ def _assign_ids(
         elif request.method == "PUT" and request.resource_type and request.id and full_url:
             targets[full_url] = f"{request.resource_type}/{request.id}"
     return targets
+
+
+def _check_conditionals(
+    principal: Principal, entries: list[Any], requests: list[FhirRequest]
+) -> None:
+    """Conditional references and ifNoneExist search the store: only with unlimited search.
+
+    Whether such criteria match anything would otherwise tell a limited token about
+    resources it may not see.
+    """
+    searched = {r.resource_type for r in requests if r.headers.get("if-none-exist")}
+    searched |= {ref.split("?", 1)[0] for ref in _conditional_references(entries)}
+    for res_type in sorted(t for t in searched if t):
+        if not limit_for(principal, res_type, "search-type").unlimited:
+            raise NotAuthorized(
+                f"conditional references and ifNoneExist on {res_type} need a token whose"
+                f" search of {res_type} is not limited to a patient or scope parameters"
+            )
+
+
+def _conditional_references(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str):
+                head = item.split("?", 1)[0]
+                if "?" in item and "/" not in head:
+                    found.append(item)
+            else:
+                found += _conditional_references(item)
+        return found
+    if isinstance(value, list):
+        return [ref for item in value for ref in _conditional_references(item)]
+    return []
 
 
 def _rewrite_references(transaction: Transaction, value: Any, targets: dict[Any, Any]) -> Any:
@@ -190,6 +236,8 @@ def _transaction_entry(
         body = dict(request.body or {})
         if body.get("resourceType") != request.resource_type:
             raise BadValue(f"the entry's resource is not a {request.resource_type}")
+        limit = limit_for(request.principal, request.resource_type, "create")
+        check_writable(limit, body, transaction.store.registry)
         body.pop("id", None)
         stored = transaction.create(body, res_id=res_id)
         return answer_write(request, stored, 201, location=True)

@@ -67,8 +67,36 @@ def capability_statement(base: str, registry: SearchRegistry, started: str) -> d
                 "mode": "server",
                 "documentation": "Search result parameters: "
                 + ", ".join(sorted(RESULT_PARAMETERS)),
+                "security": _security(base),
                 "resource": resources,
                 "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
             }
         ],
     }
+
+
+def _security(base: str) -> dict[str, Any]:
+    """SMART App Launch's declaration of the authorization server (conformance, 2.x)."""
+    server = base.removesuffix("/fhir/R4")
+    uris = [
+        {"url": name, "valueUri": f"{server}/auth/{name}"}
+        for name in ("authorize", "token", "revoke", "introspect")
+    ]
+    return {
+        "cors": True,
+        "service": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                        "code": "SMART-on-FHIR",
+                    }
+                ],
+                "text": "OAuth2 using SMART-on-FHIR profile (see .well-known/smart-configuration)",
+            }
+        ],
+        "extension": [{"url": _OAUTH_URIS, "extension": uris}],
+    }
+
+
+_OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"

@@ -8,14 +8,22 @@ transaction Bundle behaves exactly like the same request sent alone.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from pacsbridge.errors import BadValue, Gone, UnknownKey, Unsupported
+from pacsbridge.auth.principal import OPEN, Principal
+from pacsbridge.errors import BadValue, Gone, NotAuthorized, UnknownKey, Unsupported
+from pacsbridge.fhir.authorization import (
+    Limit,
+    check_readable,
+    check_writable,
+    limit_for,
+    visible,
+)
 from pacsbridge.fhir.outcome import information
 from pacsbridge.fhir.providers import BY_TYPE
 from pacsbridge.fhir.searchset import history_bundle, searchset_bundle
@@ -37,6 +45,7 @@ class FhirRequest:
     params: list[tuple[str, str]] = field(default_factory=list)
     headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
     body: dict[str, Any] | None = None
+    principal: Principal = OPEN  # the HTTP router sets the caller's; internal callers are open
 
     def param(self, name: str) -> str | None:
         for key, value in self.params:
@@ -88,7 +97,7 @@ def dispatch(access: StoreAccess, request: FhirRequest) -> FhirResponse:
     method = request.method
     if request.resource_type is None:
         if request.history and method == "GET":
-            return history(access, request)
+            return history(access, request, None)
         raise Unsupported(f"{method} on the base URL is not an interaction")
     provider = BY_TYPE.get(request.resource_type)
     if provider is None:
@@ -96,7 +105,8 @@ def dispatch(access: StoreAccess, request: FhirRequest) -> FhirResponse:
     interaction = _interaction(request)
     if not provider.supports(interaction):
         raise Unsupported(f"{interaction} is not supported for {request.resource_type}")
-    return _HANDLERS[interaction](access, request)
+    limit = limit_for(request.principal, request.resource_type, interaction)
+    return _HANDLERS[interaction](access, request, limit)
 
 
 def _interaction(request: FhirRequest) -> str:
@@ -125,20 +135,35 @@ class UnknownType(UnknownKey):
 # --- read ---
 
 
-def read(access: StoreAccess, request: FhirRequest) -> FhirResponse:
+def read(access: StoreAccess, request: FhirRequest, limit: Limit) -> FhirResponse:
     assert request.resource_type and request.id
-    with access.reading(single_statement=True) as reader:
+    with access.reading(single_statement=True) as reader, _hidden_when_gone(limit, request):
         stored = reader.read(request.resource_type, request.id)
+    check_readable(limit, stored, access.store.registry)
     return _answer_read(request, stored)
 
 
-def vread(access: StoreAccess, request: FhirRequest) -> FhirResponse:
+def vread(access: StoreAccess, request: FhirRequest, limit: Limit) -> FhirResponse:
     assert request.resource_type and request.id and request.version
     if not request.version.isdigit():
         raise UnknownKey(f"version {request.version!r} does not exist", "_history")
-    with access.reading(single_statement=True) as reader:
+    with access.reading(single_statement=True) as reader, _hidden_when_gone(limit, request):
         stored = reader.vread(request.resource_type, request.id, int(request.version))
+    check_readable(limit, stored, access.store.registry, version=True)
     return _answer_read(request, stored)
+
+
+@contextmanager
+def _hidden_when_gone(limit: Limit, request: FhirRequest) -> Iterator[None]:
+    """For a limited caller a deleted resource is unknown: whose it was cannot be told."""
+    try:
+        yield
+    except Gone as exc:
+        if limit.unlimited:
+            raise
+        where = f"{request.resource_type}/{request.id}"
+        text = f"{where} has no version {request.version}" if request.version else None
+        raise UnknownKey(text or f"{where} is not known", where) from exc
 
 
 def _answer_read(request: FhirRequest, stored: StoredResource) -> FhirResponse:
@@ -175,10 +200,13 @@ def version_headers(stored: StoredResource) -> dict[str, str]:
 # --- writes ---
 
 
-def create(access: StoreAccess, request: FhirRequest) -> FhirResponse:
+def create(access: StoreAccess, request: FhirRequest, limit: Limit) -> FhirResponse:
     body = _body_of_type(request)
     body = {k: v for k, v in body.items() if k != "id"}  # R4 3.1.0.8: the server assigns ids
     criteria = request.headers.get("if-none-exist")
+    check_writable(limit, body, access.store.registry)
+    if criteria and not limit.unlimited:
+        raise NotAuthorized("conditional create needs a token without patient or scope limits")
     with access.writing() as transaction:
         if criteria:
             stored, created = transaction.conditional_create(body, criteria)
@@ -187,13 +215,16 @@ def create(access: StoreAccess, request: FhirRequest) -> FhirResponse:
     return answer_write(request, stored, 201 if created else 200, location=True)
 
 
-def update(access: StoreAccess, request: FhirRequest) -> FhirResponse:
+def update(access: StoreAccess, request: FhirRequest, limit: Limit) -> FhirResponse:
     body = _body_of_type(request)
     if_match = _if_match(request)
+    check_writable(limit, body, access.store.registry)
     with access.writing() as transaction:
         if request.id is None:
             if not request.params:
                 raise BadValue("an update needs an id in the URL or search criteria")
+            if not limit.unlimited:
+                raise NotAuthorized("conditional update needs a token without patient limits")
             stored, created = transaction.conditional_update(
                 body, request.criteria, if_match=if_match
             )
@@ -203,25 +234,48 @@ def update(access: StoreAccess, request: FhirRequest) -> FhirResponse:
                     f"the body's id {body.get('id')!r} must equal the URL's id {request.id!r}",
                     f"{request.resource_type}.id",
                 )
+            _check_existing(transaction, limit, request.resource_type, request.id, access)
             stored, created = transaction.update(body, if_match=if_match)
     return answer_write(request, stored, 201 if created else 200, location=created)
 
 
-def delete(access: StoreAccess, request: FhirRequest) -> FhirResponse:
+def delete(access: StoreAccess, request: FhirRequest, limit: Limit) -> FhirResponse:
     assert request.resource_type
     with access.writing() as transaction:
         if request.id is None:
             if not request.params:
                 raise BadValue("a conditional delete needs search criteria")
+            if not limit.unlimited:
+                raise NotAuthorized("conditional delete needs a token without patient limits")
             deleted = transaction.conditional_delete(request.resource_type, request.criteria)
             text = f"deleted {len(deleted)} {request.resource_type} resource(s)"
             return FhirResponse(200, body=information(text))
+        if not _check_existing(transaction, limit, request.resource_type, request.id, access):
+            return FhirResponse(200, body=information("nothing to delete: no such resource"))
         stored = transaction.delete(request.resource_type, request.id, if_match=_if_match(request))
     if stored is None:
         return FhirResponse(200, body=information("nothing to delete: no such resource"))
     headers = {"ETag": f'W/"{stored.version_id}"'}
     return FhirResponse(200, body=information(f"deleted {stored.type}/{stored.id}"),
                         headers=headers)  # fmt: skip
+
+
+def _check_existing(
+    transaction: Transaction, limit: Limit, res_type: str, res_id: str, access: StoreAccess
+) -> bool:
+    """Whether the limit lets the caller change the stored resource (False: hidden from it)."""
+    if limit.unlimited:
+        return True
+    try:
+        stored = transaction.read(res_type, res_id)
+    except UnknownKey:  # Gone too: nothing visible to change
+        return True
+    if limit.allows(stored.resource, access.store.registry):
+        return True
+    raise NotAuthorized(
+        "the access token may only write resources in its own patient compartment"
+        " and scope parameters"
+    )
 
 
 def _body_of_type(request: FhirRequest) -> dict[str, Any]:
@@ -278,31 +332,50 @@ def prefer_strict(request: FhirRequest) -> bool:
 # --- search and history ---
 
 
-def search(access: StoreAccess, request: FhirRequest) -> FhirResponse:
+def search(access: StoreAccess, request: FhirRequest, limit: Limit) -> FhirResponse:
     assert request.resource_type
+    params = request.params if limit.unlimited else limit.search_params(request.params)
     with access.reading() as reader:
-        query = reader.parse(request.resource_type, request.params)
+        query = reader.parse(request.resource_type, params)
         if query.unknown and prefer_strict(request):
             raise BadValue(f"unknown search parameter(s): {', '.join(query.unknown)}")
         result = reader.search(query)
+    registry = access.store.registry
+    if not limit.unlimited:  # the SQL narrowed the matches; this is a second guard
+        result.matches = [m for m in result.matches if limit.allows(m.resource, registry)]
+    if result.included:
+        result.included = visible(request.principal, "read", result.included, registry)
     return FhirResponse(200, body=searchset_bundle(request.base, request.params, query, result))
 
 
-def history(access: StoreAccess, request: FhirRequest) -> FhirResponse:
+def history(access: StoreAccess, request: FhirRequest, limit: Limit | None) -> FhirResponse:
     since = _instant_param(request, "_since")
     at = _instant_param(request, "_at")
     count_text = request.param("_count") or "20"
     if not count_text.isdigit():
         raise BadValue("_count must be a whole number", "_count")
     count = min(int(count_text), access.store.search_limits["max_count"])
+    principal = request.principal
     with access.reading() as reader:
         if request.id is not None and request.resource_type:
-            with suppress(Gone):  # a deleted resource still has its history
-                reader.read(request.resource_type, request.id)  # 404 if it never existed
+            assert limit is not None
+            try:  # 404 if it never existed; a deleted resource still has its history
+                current = reader.read(request.resource_type, request.id)
+            except Gone:
+                if not limit.unlimited:
+                    where = f"{request.resource_type}/{request.id}"
+                    raise UnknownKey(f"{where} is not known", where) from None
+            else:
+                check_readable(limit, current, access.store.registry)
         page, next_cursor = reader.history(
             request.resource_type, request.id, since=since, at=at, count=count,
             cursor=request.param("_cursor"),
         )  # fmt: skip
+    if not principal.is_open:
+        interaction = "history-instance" if request.id else "history-type"
+        shown = visible(principal, interaction, page.versions, access.store.registry)
+        if len(shown) != len(page.versions):
+            page = replace(page, versions=shown, total=None)
     return FhirResponse(200, body=history_bundle(request, page, next_cursor))
 
 
@@ -314,7 +387,7 @@ def _instant_param(request: FhirRequest, name: str) -> datetime | None:
     return high if name == "_at" else low
 
 
-_HANDLERS: dict[str, Callable[[StoreAccess, FhirRequest], FhirResponse]] = {
+_HANDLERS: dict[str, Callable[[StoreAccess, FhirRequest, Limit], FhirResponse]] = {
     "read": read,
     "vread": vread,
     "create": create,

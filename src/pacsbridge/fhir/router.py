@@ -19,8 +19,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from pacsbridge.auth.audit import AuditTrail
+from pacsbridge.auth.principal import principal_of
 from pacsbridge.config import Settings
 from pacsbridge.errors import BadValue, TooCostly, UnknownKey
+from pacsbridge.fhir.audit import audit_request
 from pacsbridge.fhir.bundles import process_bundle
 from pacsbridge.fhir.capability import capability_statement
 from pacsbridge.fhir.interactions import FhirRequest, FhirResponse, StoreAccess, dispatch
@@ -102,6 +104,7 @@ class FhirEndpoints:
     async def _answer(self, request: Request, work: Any, *, read_body: bool = True) -> Response:
         fmt: Format = "json"
         pretty = request.query_params.get("_pretty") == "true"
+        fhir_request: FhirRequest | None = None
         try:
             fmt = response_format(request.query_params.get("_format"),
                                   request.headers.get("accept"))  # fmt: skip
@@ -109,7 +112,10 @@ class FhirEndpoints:
             answer = await work(fhir_request)
         except Exception as exc:  # the face's one error boundary
             status, outcome = outcome_for(exc)
-            return _response(FhirResponse(status, body=outcome), fmt, pretty, request.method)
+            answer = FhirResponse(status, body=outcome)
+        if fhir_request is not None:
+            audit_request(self.audit, fhir_request.principal, fhir_request, answer.status,
+                          answer, self.store.registry)  # fmt: skip
         return _response(answer, fmt, pretty, request.method)
 
     async def _fhir_request(self, request: Request, read_body: bool) -> FhirRequest:
@@ -133,6 +139,7 @@ class FhirEndpoints:
             params=list(request.query_params.multi_items()),
             headers={k.lower(): v for k, v in request.headers.items()},
             body=body,
+            principal=principal_of(request.scope),
         )
 
 
