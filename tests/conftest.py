@@ -133,6 +133,7 @@ class RunningServer:
         await self.listener.start("127.0.0.1", self.mllp_port)
         self.dicom.start("127.0.0.1", self.dicom_port)
         self.sender = start_sender(self.settings, self.store, self.app)
+        self.app.state.audit.start()
         try:
             await self.server.serve()
         finally:
@@ -140,6 +141,7 @@ class RunningServer:
                 await self.sender.stop()
             self.dicom.stop()
             await self.listener.stop()
+            self.app.state.audit.stop()
 
     def __enter__(self) -> RunningServer:
         self.thread.start()

@@ -139,28 +139,16 @@ async def run(settings: Settings) -> None:
     listener = MllpListener(Receiver(store, settings.partners, settings.destinations), settings)
     dicom = DicomListener(store, settings)
     app = build_http_app(settings, store, listeners={"mllp": listener, "dicom": dicom})
+    audit: AuditTrail = app.state.audit
+    audit.start()
     await listener.start(settings.host, settings.mllp_port)
     dicom.start(settings.host, settings.dicom_port)
     sender = start_sender(settings, store, app)
     maintenance = asyncio.create_task(maintenance_loop(store, settings.message_retention_days))
     studies = asyncio.create_task(imaging_study_loop(store, settings.public_url("/dicomweb")))
-    log.info(
-        "pacsbridge %s ready: FHIR at http://%s:%d/fhir/R4, MLLP on port %d, DICOM %s on "
-        "port %d, database %s",
-        __version__, settings.host, settings.http_port, settings.mllp_port, settings.ae_title,
-        settings.dicom_port, store.database.dialect,
-    )  # fmt: skip
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
+    announce(settings, store)
     try:
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(http_config(settings, app)).serve()
     finally:
         maintenance.cancel()
         studies.cancel()
@@ -168,4 +156,55 @@ async def run(settings: Settings) -> None:
             await sender.stop()
         dicom.stop()
         await listener.stop()
+        audit.stop()
         store.database.dispose()
+
+
+def http_config(settings: Settings, app: Starlette) -> uvicorn.Config:
+    """uvicorn's configuration for the HTTP faces.
+
+    TLS when a certificate is set. X-Forwarded-For and -Proto are believed only from the
+    proxies in ``forwarded_allow_ips``: from anyone else they would let a client choose
+    the address that the audit trail records.
+    """
+    tls: dict[str, Any] = {}
+    if settings.http_tls_certificate is not None and settings.http_tls_key is not None:
+        tls = {"ssl_certfile": str(settings.http_tls_certificate),
+               "ssl_keyfile": str(settings.http_tls_key)}  # fmt: skip
+    proxies = list(settings.forwarded_allow_ips)
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+        **tls,
+    )
+
+
+def announce(settings: Settings, store: Store) -> None:
+    """The start-up line, and a warning for each way the server is open to its network."""
+    scheme = "https" if settings.http_tls_certificate is not None else "http"
+    log.info(
+        "pacsbridge %s ready: FHIR at %s://%s:%d/fhir/R4, MLLP%s on port %d, DICOM %s%s on "
+        "port %d, database %s",
+        __version__, scheme, settings.host, settings.http_port,
+        " (TLS)" if settings.mllp_tls_certificate else "", settings.mllp_port, settings.ae_title,
+        " (TLS)" if settings.dicom_tls_certificate else "", settings.dicom_port,
+        store.database.dialect,
+    )  # fmt: skip
+    if settings.auth == "open":
+        log.warning(
+            "AUTHENTICATION IS OFF (auth = open): anyone who can reach port %d can read and "
+            "change patient data. Use auth = required outside a closed network.",
+            settings.http_port,
+        )
+    elif scheme == "http" and not settings.forwarded_allow_ips:
+        log.warning(
+            "HTTP without TLS: tokens and passwords cross the network in clear; set "
+            "http_tls_certificate or put a TLS reverse proxy in front (forwarded_allow_ips)"
+        )

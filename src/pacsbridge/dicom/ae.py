@@ -2,6 +2,7 @@
 
 Verification (C-ECHO), Modality Worklist (C-FIND, ``worklist.py``), MPPS (N-CREATE and
 N-SET, ``mpps.py``) and Storage (C-STORE, ``store/instances.py``, which STOW-RS will share).
+With a certificate configured the port speaks TLS only (``tls.py``).
 
 Events are bound here in one list (pynetdicom's intervention events: the handler's
 return is the answer). Handlers run on pynetdicom's association threads and use the
@@ -31,6 +32,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 from pacsbridge.config import Settings
 from pacsbridge.dicom import mpps
 from pacsbridge.dicom.status import status_for
+from pacsbridge.dicom.tls import server_context
 from pacsbridge.dicom.worklist import WorklistOptions, find
 from pacsbridge.store import Store
 from pacsbridge.store.imaging_study import refresh_studies
@@ -80,9 +82,11 @@ class DicomListener:
         ]
 
     def start(self, host: str, port: int) -> None:
-        self.server = self.ae.start_server((host, port), block=False,
+        tls = server_context(self.settings, timeout=self.ae.network_timeout or 60.0)
+        self.server = self.ae.start_server((host, port), block=False, ssl_context=tls,
                                            evt_handlers=self.handlers())  # fmt: skip
-        log.info("DICOM listening on %s:%d as %s", host, self.port, self.settings.ae_title)
+        log.info("DICOM listening on %s:%d as %s%s", host, self.port, self.settings.ae_title,
+                 " (TLS)" if tls else "")  # fmt: skip
 
     @property
     def port(self) -> int:

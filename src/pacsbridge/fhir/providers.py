@@ -40,6 +40,14 @@ PROVIDERS: tuple[ResourceProvider, ...] = (
     ResourceProvider("Procedure", "Performed procedure steps (DICOM MPPS)."),
     ResourceProvider("Practitioner", "Referring, performing and reporting physicians."),
     ResourceProvider("Organization", "Hospitals, departments and assigning authorities."),
+    ResourceProvider(
+        "AuditEvent",
+        "Accesses to patient data (administrators only).",
+        ("read", "vread", "search-type"),
+        conditional_create=False,
+        conditional_update=False,
+        conditional_delete=False,
+    ),  # fmt: skip
 )
 
 BY_TYPE = {provider.type: provider for provider in PROVIDERS}

@@ -45,7 +45,7 @@ from pacsbridge.store.tables import INDEXED_STRING_LENGTH, idx_token, resource
 
 STORED_TYPES = frozenset({
     "Patient", "ServiceRequest", "Appointment", "ImagingStudy", "DiagnosticReport",
-    "Observation", "Endpoint", "Procedure", "Practitioner", "Organization",
+    "Observation", "Endpoint", "Procedure", "Practitioner", "Organization", "AuditEvent",
 })  # fmt: skip
 """The resource types the store holds; each face serves a subset of them."""
 
