@@ -7,6 +7,7 @@ hidden must answer exactly as if it did not exist.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -230,3 +231,28 @@ def test_the_audit_trail_is_for_administrators(secured, mint, as_patient):
     assert staff.get("AuditEvent").status_code == 403
     admin = Client(secured.url, mint("user/*.cruds", role="admin"))
     assert admin.get("AuditEvent").status_code == 200
+
+
+def test_every_access_is_in_the_audit_trail(secured, mint, as_patient, two_patients):
+    mine, theirs = two_patients
+    study = mine["ImagingStudy"]
+    assert as_patient.get(f"ImagingStudy/{study}").status_code == 200
+    assert as_patient.get(f"ImagingStudy/{theirs['ImagingStudy']}").status_code == 404
+    admin = Client(secured.url, mint("user/*.cruds", role="admin", subject="auditor"))
+    deadline = time.monotonic() + 10
+    while True:
+        found = admin.get("AuditEvent", entity=f"ImagingStudy/{study}", _count="100").json()
+        events = [e["resource"] for e in found.get("entry", [])]
+        refused = admin.get(
+            "AuditEvent", entity=f"ImagingStudy/{theirs['ImagingStudy']}", outcome="4"
+        ).json()
+        if (events and refused.get("entry")) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    read = next(e for e in events if e["subtype"][0]["code"] == "read")
+    assert read["outcome"] == "0"
+    assert read["action"] == "R"
+    assert read["agent"][0]["network"]["address"] == "127.0.0.1"
+    whats = {entity["what"].get("reference") for entity in read["entity"]}
+    assert f"Patient/{mine['Patient']}" in whats
+    assert refused.get("entry"), "the refused read was not audited"
