@@ -3,12 +3,15 @@
 PS3.18 8.7.3.3.2 (Table 8.7.3-5) names a media type for each compressed transfer syntax;
 a frame or rendered image is negotiated against the client's ``Accept`` (or the ``accept``
 query parameter, PS3.18 8.3.3.1, which wins when present). Parsing is kept here so the
-frame, rendered and thumbnail resources read an Accept the same way.
+frame, rendered and thumbnail resources read an Accept the same way; :func:`negotiate`
+checks the Accept of the other resources (DICOM JSON, multipart of whole files).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from pacsbridge.dicomweb.problems import NotAcceptable
 
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 IMPLICIT_LE = "1.2.840.10008.1.2"
@@ -91,3 +94,26 @@ def acceptable(accept_header: str | None, accept_query: list[str]) -> list[Media
     if accept_query:
         return parse_accept(",".join(accept_query))
     return parse_accept(accept_header)
+
+
+def negotiate(accept: str | None, media_types: tuple[str, ...], what: str,
+              part_type: str = "") -> None:  # fmt: skip
+    """Refuse (406) an Accept header that allows none of ``media_types`` (PS3.18 8.7.4).
+
+    For multipart, a ``type`` parameter other than ``part_type`` is refused too: frames and
+    rendered images are resources of their own (``frames.py``, ``rendered.py``).
+    """
+    if not accept:
+        return
+    wildcards = {"*/*", f"{media_types[0].split('/')[0]}/*"}
+    for item in accept.split(","):
+        media, *params = (p.strip() for p in item.split(";"))
+        media = media.lower()
+        if media in wildcards:
+            return
+        if media in media_types:
+            types = [p.split("=", 1)[1].strip('"').lower() for p in params
+                     if p.lower().startswith("type=")]  # fmt: skip
+            if not part_type or not types or types[0] == part_type:
+                return
+    raise NotAcceptable(f"cannot answer {what} as {accept}")

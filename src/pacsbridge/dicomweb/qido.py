@@ -87,10 +87,17 @@ def parse_query(level: Level, params: list[tuple[str, str]], path: dict[str, str
     return query
 
 
-def search(connection: Connection, query: Query, base: str) -> list[dict[str, Any]]:
-    """The DICOM JSON objects of one page of matches, in a stable order."""
+def search(connection: Connection, query: Query, base: str,
+           restriction: ColumnElement[bool] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """The DICOM JSON objects of one page of matches, in a stable order.
+
+    ``restriction`` is a condition on ``dicom_study`` that every level joins (a patient's
+    studies only, ``authorization.py``): paging and counts then see only what may be seen.
+    """
     statement = _SELECTS[query.level]()
     conditions = _conditions(query)
+    if restriction is not None:
+        conditions.append(restriction)
     if conditions:
         statement = statement.where(and_(*conditions))
     statement = statement.limit(query.limit).offset(query.offset)

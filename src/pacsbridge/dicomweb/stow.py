@@ -8,7 +8,7 @@ failures with their reason (PS3.18 Table 10.5.3-1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -57,13 +57,13 @@ def split_multipart(body: bytes, content_type: str) -> list[bytes]:
 class Outcome:
     stored: list[Dataset]
     failed: list[Dataset]
+    studies: set[str] = field(default_factory=set)  # the Study Instance UIDs stored into
 
 
 def store_parts(
     store: Store, data_dir: Path, parts: list[bytes], study: str | None, wado_base: str
 ) -> Outcome:
     outcome = Outcome([], [])
-    studies: set[str] = set()
     for part in parts:
         try:
             file_meta, dataset = _part10(part)
@@ -83,8 +83,8 @@ def store_parts(
         item = _reference(sop_class, sop_instance, None)
         item.RetrieveURL = f"{wado_base}/studies/{kept.study_uid}"
         outcome.stored.append(item)
-        studies.add(kept.study_uid)
-    refresh_studies(store, studies, wado_base)  # the ImagingStudy before the answer
+        outcome.studies.add(kept.study_uid)
+    refresh_studies(store, outcome.studies, wado_base)  # the ImagingStudy before the answer
     return outcome
 
 

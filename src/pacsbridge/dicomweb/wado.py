@@ -48,6 +48,12 @@ class StoredFile:
     transfer_syntax_uid: str
 
 
+def not_found(target: Target) -> UnknownKey:
+    """The one 404 of a target: the same for one that does not exist and for one the
+    caller may not see (``authorization.py``), so that an answer never tells them apart."""
+    return UnknownKey(f"no {target.describe()} is stored here", target.describe())
+
+
 def _select(target: Target, *columns: Any) -> Select[Any]:
     i = dicom_instance
     statement = select(*columns).where(i.c.study_uid == target.study)
@@ -63,7 +69,7 @@ def find_files(connection: Connection, data_dir: Path, target: Target) -> list[S
     i = dicom_instance
     rows = connection.execute(_select(target, i.c.path, i.c.transfer_syntax_uid)).all()
     if not rows:
-        raise UnknownKey(f"no {target.describe()} is stored here", target.describe())
+        raise not_found(target)
     files = [StoredFile(data_dir / row.path, row.transfer_syntax_uid) for row in rows]
     missing = [f.path.name for f in files if not f.path.is_file()]
     if missing:
@@ -79,7 +85,7 @@ def metadata(connection: Connection, target: Target, base: str) -> bytes:
         _select(target, i.c.metadata, i.c.study_uid, i.c.series_uid, i.c.sop_instance_uid)
     ).all()
     if not rows:
-        raise UnknownKey(f"no {target.describe()} is stored here", target.describe())
+        raise not_found(target)
     texts = [bulkdata.with_uris(row.metadata, f"{base}/studies/{row.study_uid}/series/"
                                 f"{row.series_uid}/instances/{row.sop_instance_uid}")
              if bulkdata.EMPTY_URI in row.metadata else row.metadata  # older rows only
@@ -109,14 +115,14 @@ def representative(connection: Connection, data_dir: Path, target: Target) -> St
                       s.c.series_number, s.c.series_uid).limit(1)
         ).scalar()  # fmt: skip
         if series is None:
-            raise UnknownKey(f"no {target.describe()} is stored here", target.describe())
+            raise not_found(target)
     rows = connection.execute(
         select(i.c.path, i.c.transfer_syntax_uid)
         .where(i.c.study_uid == target.study, i.c.series_uid == series)
         .order_by(i.c.instance_number.is_(None), i.c.instance_number, i.c.sop_instance_uid)
     ).all()  # fmt: skip
     if not rows:
-        raise UnknownKey(f"no {target.describe()} is stored here", target.describe())
+        raise not_found(target)
     middle = rows[(len(rows) - 1) // 2]
     found = StoredFile(data_dir / middle.path, middle.transfer_syntax_uid)
     if not found.path.is_file():

@@ -6,11 +6,16 @@
 /api/destinations`` gives each destination's state and queue; ``POST
 /api/destinations/{name}/pause|resume`` stop and restart sending. Refusals are
 ``application/problem+json`` (RFC 9457) saying why.
+
+Messages carry patient data and the verbs move them, so every route is for administrators
+only (``Principal.is_admin``: the open network in the ``open`` mode, an admin user, or a
+``system/*.cruds`` client); the auth middleware has already refused callers without
+credentials (401), anyone else gets 403.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -19,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from pacsbridge.auth.principal import principal_of
 from pacsbridge.config import Settings
 from pacsbridge.formats.hl7v2.charsets import codec_for
 from pacsbridge.store import Store, outbox
@@ -35,6 +41,20 @@ def _problem(status: int, detail: str) -> Response:
     body = {"type": "about:blank", "title": "refused", "status": status, "detail": detail}
     return Response(orjson.dumps(body), status_code=status,
                     media_type="application/problem+json")  # fmt: skip
+
+
+def _admin_only(endpoint: Callable[[Request], Awaitable[Response]],
+                ) -> Callable[[Request], Awaitable[Response]]:  # fmt: skip
+    """``endpoint``, answering 403 to anyone but an administrator."""
+
+    async def guarded(request: Request) -> Response:
+        principal = principal_of(request.scope)
+        if not principal.is_admin:
+            return _problem(403, f"the operations API is for administrators; {principal.subject}"
+                                 f" is not one")  # fmt: skip
+        return await endpoint(request)
+
+    return guarded
 
 
 def _summary(entry: outbox.OutboxEntry) -> dict[str, Any]:
@@ -136,11 +156,14 @@ def outbox_routes(store: Store, settings: Settings, sender_state: Callable[[], d
         return await run_in_threadpool(_pause, request.path_params["name"], False)
 
     return [
-        Route("/outbox", list_messages, methods=["GET"]),
-        Route("/outbox/{pk:int}", show, methods=["GET"]),
-        Route("/outbox/{pk:int}/retry", retry, methods=["POST"]),
-        Route("/outbox/{pk:int}/cancel", cancel, methods=["POST"]),
-        Route("/destinations", destinations, methods=["GET"]),
-        Route("/destinations/{name}/pause", pause, methods=["POST"]),
-        Route("/destinations/{name}/resume", resume, methods=["POST"]),
+        Route(path, _admin_only(endpoint), methods=[method])
+        for path, endpoint, method in (
+            ("/outbox", list_messages, "GET"),
+            ("/outbox/{pk:int}", show, "GET"),
+            ("/outbox/{pk:int}/retry", retry, "POST"),
+            ("/outbox/{pk:int}/cancel", cancel, "POST"),
+            ("/destinations", destinations, "GET"),
+            ("/destinations/{name}/pause", pause, "POST"),
+            ("/destinations/{name}/resume", resume, "POST"),
+        )
     ]

@@ -233,7 +233,8 @@ dicom_study = Table(
     "dicom_study",
     metadata,
     Column("study_uid", String(64), primary_key=True),
-    Column("imaging_study_id", String(64), nullable=True),  # the ImagingStudy resource
+    # The ImagingStudy resource; collated as resource.res_id, so that a join uses the index.
+    Column("imaging_study_id", _ordered_string(64), nullable=True),
     Column("patient_id", String(64), nullable=True),
     Column("patient_name", String(324), nullable=True),
     Column("study_date", String(8), nullable=True),
@@ -246,6 +247,7 @@ dicom_study = Table(
     Index("ix_dicom_study_accession", "accession"),
     Index("ix_dicom_study_date", "study_date"),
     Index("ix_dicom_study_stale", "fhir_stale", "updated_at"),
+    Index("ix_dicom_study_imaging_study", "imaging_study_id"),  # a patient's studies
 )
 
 dicom_series = Table(
