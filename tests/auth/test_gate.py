@@ -54,3 +54,11 @@ def test_open_mode_still_refuses_a_bad_token(server):
                        headers={"Authorization": "Bearer not-a-token"})  # fmt: skip
     assert answer.status_code == 401
     assert httpx.get(server.url + "/fhir/R4/Patient").status_code == 200
+
+
+def test_a_refused_viewer_on_another_origin_can_read_the_401(secured):
+    answer = httpx.get(secured.url + "/dicomweb/studies",
+                       headers={"Origin": "https://viewer.example"})  # fmt: skip
+    assert answer.status_code == 401
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert "WWW-Authenticate" in answer.headers["access-control-expose-headers"]

@@ -118,6 +118,10 @@ async def _refuse(scope: Scope, send: Send, text: str, error: str | None) -> Non
         return
     challenge = 'Bearer realm="pacsbridge"' + (f', error="{error}"' if error else "")
     headers = [(b"www-authenticate", challenge.encode())]
+    if path.startswith("/dicomweb") and any(name == b"origin" for name, _ in scope["headers"]):
+        # as the mount's CORS middleware would: a viewer elsewhere must see this 401
+        headers += [(b"access-control-allow-origin", b"*"),
+                    (b"access-control-expose-headers", b"WWW-Authenticate")]  # fmt: skip
     if path.startswith("/fhir/"):
         body = {
             "resourceType": "OperationOutcome",
