@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import httpx
 import pytest
 
@@ -39,3 +42,19 @@ def test_an_administrator_may_list_the_outbox_and_destinations(secured, mint):
 
 def test_the_open_mode_keeps_the_api_open_to_the_trusted_network(server):
     assert httpx.get(server.url + "/api/outbox").status_code == 200
+
+
+def test_reading_outbound_messages_is_audited(secured, mint):
+    token = mint("user/*.cruds", role="admin", subject=f"ops-{uuid.uuid4().hex[:8]}")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{secured.url}/api/outbox", headers=headers).status_code == 200
+    fhir = f"{secured.url}/fhir/R4/AuditEvent"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = httpx.get(fhir, params={"subtype": "outbox-list-messages"}, headers=headers)
+        names = [a.get("name") for e in found.json().get("entry", [])
+                 for a in e["resource"]["agent"]]  # fmt: skip
+        if any(name and name.startswith("ops-") for name in names):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the outbox read was not audited")

@@ -50,9 +50,21 @@ def _admin_only(endpoint: Callable[[Request], Awaitable[Response]],
     async def guarded(request: Request) -> Response:
         principal = principal_of(request.scope)
         if not principal.is_admin:
-            return _problem(403, f"the operations API is for administrators; {principal.subject}"
-                                 f" is not one")  # fmt: skip
-        return await endpoint(request)
+            answer = _problem(403, f"the operations API is for administrators;"
+                                   f" {principal.subject} is not one")  # fmt: skip
+        else:
+            answer = await endpoint(request)
+        if request.url.path.startswith("/api/outbox"):  # outbound messages hold patient data
+            pk = request.path_params.get("pk")
+            interaction = "outbox-" + endpoint.__name__.replace("_", "-")
+            request.app.state.audit.record(
+                principal, source="api", interaction=interaction,
+                action="R" if request.method == "GET" else "U",
+                entities=[f"urn:pacsbridge:outbox:{pk}"] if pk is not None else [],
+                patients=[], outcome=answer.status_code,
+                query=request.url.query or None,
+            )  # fmt: skip
+        return answer
 
     return guarded
 
