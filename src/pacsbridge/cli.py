@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from pacsbridge import __version__
+from pacsbridge.cli_auth import clients_app, keys_app, users_app
 from pacsbridge.cli_hl7 import messages_app, send
 from pacsbridge.cli_outbox import outbox_app
 from pacsbridge.config import ConfigError, Settings, load_settings
@@ -170,10 +171,16 @@ def viewer_install(
 app.command(name="send")(send)
 app.add_typer(messages_app, name="messages")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(users_app, name="users")
+app.add_typer(clients_app, name="clients")
+app.add_typer(keys_app, name="keys")
 
 
 @outbox_app.callback()
 @messages_app.callback()
+@users_app.callback()
+@clients_app.callback()
+@keys_app.callback()
 def _which_database(
     ctx: typer.Context,
     config: ConfigOption = None,

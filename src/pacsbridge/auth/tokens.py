@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pacsbridge.auth.keys import KeyRing
 from pacsbridge.auth.principal import NotAuthenticated, Principal
 from pacsbridge.auth.scopes import Scopes
 from pacsbridge.store.database import Database
-from pacsbridge.store.spent_ids import is_spent
+from pacsbridge.store.spent_ids import is_spent, revoked_access_key
 
 CLOCK_SKEW_SECONDS = 30
 
@@ -71,8 +72,13 @@ def verify_access_token(
     return claims
 
 
+def expiry_of(claims: dict[str, Any]) -> datetime:
+    """A token's ``exp`` as the tables keep times: naive UTC."""
+    return datetime.fromtimestamp(int(claims["exp"]), UTC).replace(tzinfo=None)
+
+
 def revoked_key(jti: str) -> str:
-    return f"revoked:{jti}"
+    return revoked_access_key(jti)
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

@@ -23,9 +23,18 @@ auth_user = Table(
     Column("fhir_user", String(140), nullable=True),  # "Practitioner/x" or "Patient/y"
     Column("display_name", String(200), nullable=True),
     Column("active", Boolean, nullable=False, default=True),
-    Column("failed_logins", Integer, nullable=False, default=0),
-    Column("locked_until", DateTime, nullable=True),  # after repeated wrong passwords
     Column("created_at", DateTime, nullable=False),
+)
+
+# Wrong passwords in a row per username, known or not: an unknown name is slowed down
+# exactly like a real one, so the lock tells nobody which usernames exist.
+auth_login_throttle = Table(
+    "auth_login_throttle",
+    metadata,
+    Column("username", String(128), primary_key=True),  # as typed, lower-cased
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime, nullable=True),
+    Column("last_failure_at", DateTime, nullable=False),
 )
 
 auth_client = Table(
@@ -67,6 +76,9 @@ auth_grant = Table(
     Column("expires_at", DateTime, nullable=False),
     Column("used_at", DateTime, nullable=True),  # a code redeemed, a refresh token rotated
     Column("revoked", Boolean, nullable=False, default=False),
+    # The access token issued with this step, revoked with the family on a replay.
+    Column("access_jti", String(64), nullable=True),
+    Column("access_expires_at", DateTime, nullable=True),
     Index("ix_auth_grant_family", "family"),
     Index("ix_auth_grant_expires", "expires_at"),
 )

@@ -16,6 +16,11 @@ from pacsbridge.store.database import Database
 from pacsbridge.store.resources import utc_now
 
 
+def revoked_access_key(jti: str) -> str:
+    """The row that marks access token ``jti`` revoked."""
+    return f"revoked:{jti}"
+
+
 def spend(database: Database, key: str, expires_at: datetime) -> bool:
     """Record ``key``; False when it was already recorded (a replay)."""
     try:

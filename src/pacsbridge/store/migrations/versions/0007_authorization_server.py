@@ -1,4 +1,4 @@
-"""authorization server: users, clients, signing keys, grants, spent token ids
+"""authorization server: users, login throttle, clients, signing keys, grants, spent token ids
 
 Revision ID: 0007
 Revises: 0006
@@ -29,9 +29,14 @@ def upgrade() -> None:
         sa.Column("fhir_user", sa.String(140), nullable=True),
         sa.Column("display_name", sa.String(200), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("failed_logins", sa.Integer(), nullable=False),
-        sa.Column("locked_until", sa.DateTime(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
+    )
+    op.create_table(
+        "auth_login_throttle",
+        sa.Column("username", sa.String(128), primary_key=True),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("locked_until", sa.DateTime(), nullable=True),
+        sa.Column("last_failure_at", sa.DateTime(), nullable=False),
     )
     op.create_table(
         "auth_client",
@@ -66,6 +71,8 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(), nullable=False),
         sa.Column("used_at", sa.DateTime(), nullable=True),
         sa.Column("revoked", sa.Boolean(), nullable=False),
+        sa.Column("access_jti", sa.String(64), nullable=True),
+        sa.Column("access_expires_at", sa.DateTime(), nullable=True),
     )
     op.create_index("ix_auth_grant_family", "auth_grant", ["family"])
     op.create_index("ix_auth_grant_expires", "auth_grant", ["expires_at"])
@@ -82,4 +89,5 @@ def downgrade() -> None:
     op.drop_table("auth_grant")
     op.drop_table("auth_signing_key")
     op.drop_table("auth_client")
+    op.drop_table("auth_login_throttle")
     op.drop_table("auth_user")
