@@ -1,4 +1,5 @@
-"""Housekeeping while the server runs: retention, statistics, stale ImagingStudies.
+"""Housekeeping while the server runs: retention, statistics, spent credentials, stale
+ImagingStudies.
 
 Retention deletes HL7 messages past ``message_retention_days`` (0 keeps everything), the
 received ones and the outbound ones sent or cancelled (dead letters wait for an operator),
@@ -15,10 +16,14 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from pacsbridge.store import Store, outbox
+from pacsbridge.store import Store, grants, outbox, signing_keys, spent_ids, users
 from pacsbridge.store.imaging_study import refresh_studies, stale_studies
 from pacsbridge.store.message_log import purge_messages
 from pacsbridge.store.resources import utc_now
+
+# Access tokens live at most a day (access_token_seconds <= 86400): a key retired longer
+# ago than this verifies nothing that is still valid.
+RETIRED_KEY_KEPT = timedelta(days=2)
 
 log = logging.getLogger("pacsbridge.maintenance")
 
@@ -34,10 +39,22 @@ def purge_once(store: Store, days: int) -> int:
     return count
 
 
+def forget_spent_credentials(store: Store) -> int:
+    """Expired codes, refresh tokens, revocations, old login failures and retired keys."""
+    database = store.database
+    return (
+        grants.forget_expired(database)
+        + spent_ids.forget_expired(database)
+        + users.forget_old_failures(database, timedelta(days=1))
+        + signing_keys.forget_retired(database, RETIRED_KEY_KEPT)
+    )
+
+
 async def maintenance_loop(store: Store, retention_days: int, every_seconds: float = 3600) -> None:
     while True:
         try:
             await asyncio.to_thread(store.database.analyze)
+            await asyncio.to_thread(forget_spent_credentials, store)
             if retention_days > 0:
                 count = await asyncio.to_thread(purge_once, store, retention_days)
                 if count:
