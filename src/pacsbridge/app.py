@@ -14,7 +14,6 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 
@@ -24,6 +23,7 @@ from pacsbridge.auth.keys import KeyRing
 from pacsbridge.auth.middleware import AuthMiddleware, fhir_audiences
 from pacsbridge.auth.routes import authorization_routes, smart_configuration_routes
 from pacsbridge.config import Settings
+from pacsbridge.console import console_routes
 from pacsbridge.dicom.ae import DicomListener
 from pacsbridge.dicomweb import CORS_MIDDLEWARE, DicomwebEndpoints, dicomweb_routes
 from pacsbridge.fhir.router import FhirEndpoints, fhir_routes
@@ -74,9 +74,6 @@ def build_http_app(
     audit = AuditTrail(store, enabled=settings.audit)
     fhir = FhirEndpoints(store, settings, audit)
 
-    async def root(request: Request) -> RedirectResponse:
-        return RedirectResponse(url="/fhir/R4/metadata")
-
     routes = [
         Route(
             "/healthz", health_endpoint(store.database, listeners or {}), methods=["GET", "HEAD"]
@@ -93,7 +90,9 @@ def build_http_app(
         Mount("/api", routes=outbox_routes(store, settings, lambda: _sender_state(app))),
         Route("/viewer", lambda request: RedirectResponse(url="/viewer/"), methods=["GET"]),
         Mount("/viewer", routes=viewer_routes(settings.data_dir)),
-        Route("/", root, methods=["GET"]),
+        # "/" redirects to the console; reprocessing a message reuses the HL7 face's pipeline
+        *console_routes(store, settings, listeners or {},
+                        reprocess=Receiver(store, settings.partners).reprocess),
     ]
     gate = Middleware(
         AuthMiddleware, mode=settings.auth, keys=keys, database=store.database,
