@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pacsbridge.auth.middleware import SESSION_COOKIE
+from tests.auth.flows import PASSWORD, new_user
 from tests.console.conftest import shoot, watched
 
 
@@ -58,3 +59,17 @@ def test_signing_out_ends_the_session(browser, secured, mint):
         page.wait_for_url("**/auth/logout")
         page.goto("/console/")
         assert "/auth/login" in page.url
+
+
+def test_a_staff_user_signs_in_through_the_login_page(browser, secured, store):
+    username = new_user(store, "staff")
+    for page in watched(browser, secured.url):
+        page.goto("/console/worklist")
+        assert "/auth/login" in page.url
+        page.fill("#username", username)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/console/worklist")
+        assert page.get_by_role("heading", level=1).inner_text() == "Worklist"
+        assert username in page.locator(".who").inner_text()
+        shoot(page, "worklist-signed-in", secured)
