@@ -1,5 +1,6 @@
 # Two commands on a fresh machine (see README):
-#   make run    set everything up and run the server on SQLite in ./data
+#   make run    set everything up and run the server on SQLite in ./data (with a destination
+#               for the HIS that `pacsbridge demo` simulates)
 #   make test   set everything up and run the whole test suite (SQLite and PostgreSQL)
 
 PYTHON ?= python3
@@ -21,8 +22,12 @@ $(BIN)/pacsbridge: pyproject.toml
 
 setup: $(BIN)/pacsbridge
 
+# The demo HIS of `pacsbridge demo` listens on 2576; until it does, the outbox just retries.
+DEMO_DESTINATION ?= DEMO-HIS=127.0.0.1:2576
+
 run: setup
-	$(BIN)/pacsbridge serve
+	@echo "pacsbridge starting; in another terminal: $(BIN)/pacsbridge demo, then open http://localhost:8080/"
+	$(BIN)/pacsbridge serve --destination $(DEMO_DESTINATION)
 
 # The official FHIR R4 JSON schema, kept outside the source tree (tests validate against it).
 $(SCHEMA):

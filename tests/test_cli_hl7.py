@@ -45,3 +45,48 @@ def test_send_to_nowhere_says_what_to_do(tmp_path):
     result = run("send", str(path), "--to", "127.0.0.1:1")
     assert result.returncode == 1
     assert "Is pacsbridge listening" in result.stderr
+
+
+def test_send_of_a_missing_or_foreign_file_sends_nothing_and_says_why(tmp_path):
+    missing = run("send", str(tmp_path / "nope.hl7"), "--to", "127.0.0.1:1")
+    assert missing.returncode == 2 and "Check the path" in missing.stderr
+    foreign = tmp_path / "notes.txt"
+    foreign.write_text("dear colleague,\nplease find attached\n")
+    refused = run("send", str(foreign), "--to", "127.0.0.1:1")
+    assert refused.returncode == 2
+    assert "notes.txt is not an HL7 v2 message" in refused.stderr
+    assert "begin with MSH" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_reprocess_of_many_by_id_or_by_filter_applies_each_once(server, settings, tmp_path,
+                                                                unique):  # fmt: skip
+    sender = f"S{unique}"[:20]
+    orm = (FIXTURES / "design-orm-o01.hl7").read_bytes().replace(b"|HIS|", f"|{sender}|".encode())
+    paths = []
+    for n in range(3):
+        path = tmp_path / f"orm{n}.hl7"
+        path.write_bytes(orm.replace(b"MSG001", f"RP{n}-{unique}".encode())
+                         .replace(b"ORD-2025-001", f"ORD{n}-{unique}".encode()))  # fmt: skip
+        paths.append(str(path))
+    assert run("send", *paths, "--to", f"127.0.0.1:{server.mllp_port}").returncode == 0
+    database = ["messages", "--database-url", settings.effective_database_url()]
+
+    chosen = run(*database, "reprocess", "--sender", sender)
+    assert chosen.returncode == 0, chosen.stderr
+    assert "reprocessed 3: 3 accepted, 0 not" in chosen.stdout
+    again = run(*database, "reprocess", "--sender", sender)  # the copies are not chosen
+    assert "reprocessed 3: 3 accepted, 0 not" in again.stdout
+
+    listed = run(*database, "list", "--sender", sender, "--limit", "100")
+    pks = [line.split("\t")[0] for line in listed.stdout.splitlines() if "RP0-" in line]
+    assert len(pks) == 3  # the original and two reprocessed copies
+    named = run(*database, "reprocess", *pks[:2])
+    assert named.returncode == 0 and "reprocessed 2" in named.stdout
+
+
+def test_reprocess_needs_ids_or_a_filter_and_refuses_unknown_ids(settings):
+    database = ["messages", "--database-url", settings.effective_database_url()]
+    nothing = run(*database, "reprocess")
+    assert nothing.returncode == 2 and "Give ids, or filters" in nothing.stderr
+    unknown = run(*database, "reprocess", "999999999")
+    assert unknown.returncode == 1 and "no message 999999999" in unknown.stderr

@@ -19,6 +19,7 @@ LAYERS = {
     "hl7v2": 3, "fhir": 3, "dicom": 3, "dicomweb": 3, "console": 3, "ops": 3,
     "viewer": 3,
     "app": 4, "cli": 4, "cli_hl7": 4, "cli_outbox": 4, "cli_auth": 4, "cli_table": 4, "__main__": 4,
+    "demo": 4, "cli_demo": 4, "cli_database": 4, "cli_ports": 4,
 }  # fmt: skip
 FACES = {"hl7v2", "fhir", "dicom", "dicomweb", "console", "viewer"}
 

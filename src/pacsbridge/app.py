@@ -91,8 +91,9 @@ def build_http_app(
         Route("/viewer", lambda request: RedirectResponse(url="/viewer/"), methods=["GET"]),
         Mount("/viewer", routes=viewer_routes(settings.data_dir)),
         # "/" redirects to the console; reprocessing a message reuses the HL7 face's pipeline
-        *console_routes(store, settings, listeners or {},
-                        reprocess=Receiver(store, settings.partners).reprocess),
+        *console_routes(
+            store, settings, listeners or {}, reprocess=Receiver(store, settings.partners).reprocess
+        ),
     ]
     gate = Middleware(
         AuthMiddleware, mode=settings.auth, keys=keys, database=store.database,

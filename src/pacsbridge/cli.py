@@ -10,32 +10,38 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import MofNCompleteColumn, Progress
 
 from pacsbridge import __version__
 from pacsbridge.cli_auth import clients_app, keys_app, users_app
+from pacsbridge.cli_database import database_errors, open_migrated, open_store
+from pacsbridge.cli_demo import demo
 from pacsbridge.cli_hl7 import messages_app, send
 from pacsbridge.cli_outbox import outbox_app
+from pacsbridge.cli_ports import port_flags, port_problem
 from pacsbridge.config import ConfigError, Settings, load_settings
 
+RUN, HL7, SETUP, ACCESS = "Run it", "HL7 messages", "Set-up and upkeep", "Who may do what"
 app = typer.Typer(
-    help=(
-        "pacsbridge: HL7 v2, FHIR R4 and DICOM for an imaging department, around one store.\n\n"
-        "Start here: `pacsbridge serve` runs the server on SQLite in ./data: FHIR at "
-        "http://localhost:8080/fhir/R4, DICOMweb at /dicomweb, HL7 v2 (MLLP) on port 2575, "
-        "DICOM (AE PACSBRIDGE) on port 11112. `pacsbridge serve --help` lists every option; "
-        "`pacsbridge send FILE --to localhost:2575` sends HL7; `--destination HIS=HOST:PORT` "
-        "sends reports and order status to a HIS (`pacsbridge outbox` shows them); "
-        "`pacsbridge viewer install` adds the OHIF viewer at /viewer."
+    help="pacsbridge: HL7 v2, FHIR R4 and DICOM for an imaging department, around one store.",
+    epilog=(
+        "[bold]Start here:[/bold]\n\n"
+        "1. [cyan]make run[/cyan] (or [cyan]pacsbridge serve --destination "
+        "DEMO-HIS=127.0.0.1:2576[/cyan]) runs the server on SQLite in ./data: HTTP on 8080 "
+        "(FHIR at /fhir/R4, DICOMweb at /dicomweb), HL7 MLLP on 2575, DICOM AE PACSBRIDGE "
+        "on 11112.\n\n"
+        "2. In another terminal, [cyan]pacsbridge demo[/cyan] plays an order, an exam and a "
+        "report through it.\n\n"
+        "3. Open [cyan]http://localhost:8080/[/cyan], the console, to see what happened.\n\n"
+        "[cyan]pacsbridge COMMAND --help[/cyan] tells more; docs/ has the details."
     ),
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="rich",
 )
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
 viewer_app = typer.Typer(help="The OHIF image viewer served at /viewer.", no_args_is_help=True)
-app.add_typer(viewer_app, name="viewer")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths and commands whole, never cut
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="pacsbridge.toml", exists=False)
@@ -58,7 +64,6 @@ def _settings(config: Path | None, **flags: object) -> Settings:
         raise typer.Exit(2) from exc
 
 
-@app.command()
 def serve(
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
@@ -77,7 +82,9 @@ def serve(
     ] = None,
     auth: Annotated[
         str | None,
-        typer.Option(help="open (trusted network, no login) | required (tokens and logins) [open]"),
+        typer.Option(
+            help="open (trusted network, no login) | required (tokens and logins) \\[open]"
+        ),
     ] = None,
 ) -> None:
     """Run the server: every listener in one process, until Ctrl-C."""
@@ -90,11 +97,18 @@ def serve(
         settings = _with_destinations(settings, destination)
     from pacsbridge.app import serve as run
 
+    problem = port_problem(settings)
+    if problem is not None:
+        err.print(f"[red]error:[/red] {problem}", highlight=False)
+        raise typer.Exit(1)
     try:
-        run(settings)
+        with database_errors(settings):
+            run(settings)
     except OSError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        err.print("Is another program using the port? Choose another with --http-port.")
+        ports = ", ".join(f"{flag} {port}" for flag, port in port_flags(settings))
+        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        err.print(f"Is another program using one of its ports ({ports})? Stop it, or choose "
+                  "other ports with those flags.", markup=False)  # fmt: skip
         raise typer.Exit(1) from exc
 
 
@@ -117,32 +131,29 @@ def db_upgrade(
     config: ConfigOption = None, data_dir: DataDirOption = None, database_url: DatabaseOption = None
 ) -> None:
     """Migrate the database to this version's schema (serve does it too)."""
-    from pacsbridge.store import open_database
-    from pacsbridge.store.migrate import current_revision, upgrade
+    from pacsbridge.store.migrate import current_revision
 
     settings = _settings(config, data_dir=data_dir, database_url=database_url)
-    database = open_database(settings.effective_database_url())
-    upgrade(database)
+    database = open_migrated(settings)
     typer.echo(f"database at revision {current_revision(database)}")
 
 
-@app.command()
 def reindex(
     config: ConfigOption = None, data_dir: DataDirOption = None, database_url: DatabaseOption = None
 ) -> None:
     """Rebuild the search index of every resource, e.g. after adding a search parameter."""
-    from pacsbridge.app import build_store
     from pacsbridge.store.reindex import reindex_all
 
     settings = _settings(config, data_dir=data_dir, database_url=database_url)
-    store = build_store(settings)
-    with Progress(console=err) as progress:
+    store = open_store(settings)
+    with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=err) as progress:
         task = progress.add_task("reindexing", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        count = reindex_all(store, on_progress=advance)
+        with database_errors(settings):
+            count = reindex_all(store, on_progress=advance)
     typer.echo(f"reindexed {count} resources")
 
 
@@ -168,14 +179,6 @@ def viewer_install(
     typer.echo(f"viewer installed in {where}; open http://localhost:{settings.http_port}/viewer/")
 
 
-app.command(name="send")(send)
-app.add_typer(messages_app, name="messages")
-app.add_typer(outbox_app, name="outbox")
-app.add_typer(users_app, name="users")
-app.add_typer(clients_app, name="clients")
-app.add_typer(keys_app, name="keys")
-
-
 @outbox_app.callback()
 @messages_app.callback()
 @users_app.callback()
@@ -191,10 +194,24 @@ def _which_database(
     ctx.obj = _settings(config, data_dir=data_dir, database_url=database_url)
 
 
-@app.command()
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)
+
+
+# The command table, grouped and in the order `pacsbridge --help` shows it.
+app.command(rich_help_panel=RUN)(serve)
+app.command(rich_help_panel=RUN)(demo)
+app.command(rich_help_panel=HL7)(send)
+app.add_typer(messages_app, name="messages", rich_help_panel=HL7)
+app.add_typer(outbox_app, name="outbox", rich_help_panel=HL7)
+app.command(rich_help_panel=SETUP)(reindex)
+app.add_typer(db_app, name="db", rich_help_panel=SETUP)
+app.add_typer(viewer_app, name="viewer", rich_help_panel=SETUP)
+app.command(rich_help_panel=SETUP)(version)
+app.add_typer(users_app, name="users", rich_help_panel=ACCESS)
+app.add_typer(clients_app, name="clients", rich_help_panel=ACCESS)
+app.add_typer(keys_app, name="keys", rich_help_panel=ACCESS)
 
 
 def main() -> None:

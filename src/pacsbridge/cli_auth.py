@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from pacsbridge.cli_database import open_migrated
 from pacsbridge.cli_table import print_rows
 from pacsbridge.config import Settings
 
@@ -23,17 +24,12 @@ clients_app = typer.Typer(help="Apps and services allowed to ask for tokens (OAu
                           no_args_is_help=True)  # fmt: skip
 keys_app = typer.Typer(help="The keys that sign our tokens.", no_args_is_help=True)
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths and commands whole, never cut
 
 
 def _database(ctx: typer.Context):  # noqa: ANN202 - a Database; imported late for a fast --help
-    from pacsbridge.store import open_database
-    from pacsbridge.store.migrate import upgrade
-
     settings: Settings = ctx.obj
-    database = open_database(settings.effective_database_url())
-    upgrade(database)
-    return database
+    return open_migrated(settings)
 
 
 def _fail(text: str) -> typer.Exit:

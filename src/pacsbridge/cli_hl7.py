@@ -5,20 +5,24 @@ from __future__ import annotations
 import ssl
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import MofNCompleteColumn, Progress
 from rich.tree import Tree
 
 from pacsbridge.cli_table import print_rows
 from pacsbridge.config import Settings
 
+if TYPE_CHECKING:
+    from pacsbridge.store import Store
+    from pacsbridge.store.message_log import LoggedMessage
+
 messages_app = typer.Typer(help="Browse, search and reprocess logged HL7 messages.",
                            no_args_is_help=True)  # fmt: skip
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths and commands whole, never cut
 
 
 def send(
@@ -29,37 +33,21 @@ def send(
     timeout: Annotated[float, typer.Option(help="seconds to wait for each ACK")] = 30.0,
 ) -> None:
     """Send HL7 files over MLLP and print each ACK; the exit code is 1 if any was not AA/CA."""
-    from pacsbridge.formats.hl7v2.charsets import decode, encode
-    from pacsbridge.formats.hl7v2.parse import split_batch
     from pacsbridge.hl7v2.client import MllpClient, MllpError
 
     host, _, port_text = to.rpartition(":")
     if not host or not port_text.isdigit():
-        err.print(f"[red]error:[/red] --to must be HOST:PORT, not {to!r}")
+        err.print(f"[red]error:[/red] --to must be HOST:PORT, not {to!r}, e.g. localhost:2575")
         raise typer.Exit(2)
     context = None
     if tls:
         context = ssl.create_default_context(cafile=str(ca) if ca else None)
-    payloads: list[tuple[str, bytes]] = []
-    for path in files:
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            err.print(f"[red]error:[/red] cannot read {path}: {exc}")
-            raise typer.Exit(2) from exc
-        text, charset = decode(raw)
-        parts = split_batch(text)
-        payloads += [
-            (
-                f"{path.name}#{n + 1}" if len(parts) > 1 else path.name,
-                encode(part.replace("\n", "\r"), charset),
-            )
-            for n, part in enumerate(parts)
-        ]
+    payloads = [payload for path in files for payload in _payloads(path)]
     failures = 0
     try:
         with MllpClient(host, int(port_text), timeout=timeout, tls=context) as client, Progress(
-            console=err, transient=True, disable=len(payloads) < 5
+            *Progress.get_default_columns(), MofNCompleteColumn(), console=err, transient=True,
+            disable=len(payloads) < 5,
         ) as progress:  # fmt: skip
             task = progress.add_task("sending", total=len(payloads))
             for name, payload in payloads:
@@ -69,16 +57,53 @@ def send(
                 colour = "green" if ok else "red"
                 out.print(f"{name}: [{colour}]{ack.code}[/{colour}] {ack.control_id} {ack.text}")
                 progress.advance(task)
+    except ssl.SSLCertVerificationError as exc:
+        err.print(f"[red]error:[/red] the certificate of {to} is not trusted: {exc.verify_message}")
+        err.print("Pass --ca FILE with the CA that signed it.")
+        raise typer.Exit(1) from exc
+    except ssl.SSLError as exc:
+        err.print(f"[red]error:[/red] TLS with {to} failed: {exc.reason or exc}")
+        err.print("Does the listener speak TLS? Drop --tls if it does not.")
+        raise typer.Exit(1) from exc
     except (OSError, MllpError) as exc:
         err.print(f"[red]error:[/red] {exc}. Is pacsbridge listening on {to}?")
+        err.print("Start it with `pacsbridge serve` (MLLP on 2575 unless --mllp-port says "
+                  "otherwise), or check --to.")  # fmt: skip
         raise typer.Exit(1) from exc
     raise typer.Exit(1 if failures else 0)
 
 
-def _store(settings: Settings):  # noqa: ANN202 - a Store; imported late for a fast --help
-    from pacsbridge.app import build_store
+def _payloads(path: Path) -> list[tuple[str, bytes]]:
+    """The messages of one file, each named and encoded in its own character set."""
+    from pacsbridge.errors import PacsbridgeError
+    from pacsbridge.formats.hl7v2.charsets import decode, encode
+    from pacsbridge.formats.hl7v2.parse import split_batch
 
-    return build_store(settings)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot read {path}: {exc.strerror}")
+        err.print("Check the path; nothing was sent.")
+        raise typer.Exit(2) from exc
+    try:
+        text, charset = decode(raw)
+        parts = split_batch(text)
+        encoded = [encode(part.replace("\n", "\r"), charset) for part in parts]
+    except PacsbridgeError as exc:
+        err.print(f"[red]error:[/red] {path} is not an HL7 v2 message: {exc.text}",
+                  markup=True, highlight=False)  # fmt: skip
+        err.print("`pacsbridge send` takes HL7 v2 text files that begin with MSH (or a batch "
+                  "with FHS/BHS); nothing was sent.")  # fmt: skip
+        raise typer.Exit(2) from exc
+    if len(encoded) == 1:
+        return [(path.name, encoded[0])]
+    return [(f"{path.name}#{n}", payload) for n, payload in enumerate(encoded, 1)]
+
+
+def _store(settings: Settings):  # noqa: ANN202 - a Store; imported late for a fast --help
+    from pacsbridge.cli_database import open_store
+
+    return open_store(settings)
 
 
 @messages_app.command("list")
@@ -148,20 +173,89 @@ def show_message(ctx: typer.Context, pk: int) -> None:
         out.print(f"  touched {reference}")
 
 
+REPROCESSED = "reprocess of "  # the peer of a log entry that reprocessing made
+
+
 @messages_app.command("reprocess")
-def reprocess_message(ctx: typer.Context, pk: int) -> None:
-    """Apply a logged message again (after fixing a profile, say); logs a new entry."""
+def reprocess_messages(
+    ctx: typer.Context,
+    pks: Annotated[
+        list[int] | None, typer.Argument(help="ids, as `pacsbridge messages list` shows them")
+    ] = None,
+    outcome: Annotated[str | None, typer.Option(help="or every message answered AE, AR...")] = None,
+    sender: Annotated[str | None, typer.Option(help="... from this MSH-3 or MSH-4")] = None,
+    message_type: Annotated[str | None, typer.Option("--type", help="... of this type")] = None,
+    since: Annotated[datetime | None, typer.Option(help="... received since (UTC)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100000, help="at most this many")] = 1000,
+) -> None:
+    """Apply logged messages again (after fixing a profile, say); each logs a new entry.
+
+    Name them by id, or choose them with filters, e.g. `--outcome AE --sender HIS`: they are
+    applied oldest first, as they came; entries made by an earlier reprocess are left out.
+    """
     from pacsbridge.hl7v2.receive import Receiver
-    from pacsbridge.store.message_log import get_message
 
     settings: Settings = ctx.obj
+    filters = {"outcome": outcome, "sender": sender, "message_type": message_type,
+               "since": since}  # fmt: skip
+    if not pks and not any(filters.values()):
+        err.print("[red]error:[/red] which messages? Give ids, or filters such as --outcome AE "
+                  "(`pacsbridge messages reprocess --help`)")  # fmt: skip
+        raise typer.Exit(2)
     store = _store(settings)
+    items = _chosen(store, pks or [], filters, limit)
+    receiver = Receiver(store, settings.partners)
+    if len(items) == 1:  # one message: its whole ACK, as before
+        ack = receiver.reprocess(items[0].raw, peer=f"{REPROCESSED}{items[0].pk}")
+        text = (ack or b"").decode("utf-8", "replace")
+        out.print(text.replace("\r", "\n"), markup=False)
+        raise typer.Exit(0 if _ack_code(ack) in ("AA", "CA") else 1)
+    refused = 0
+    with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=err,
+                  transient=True, disable=len(items) < 5) as progress:  # fmt: skip
+        task = progress.add_task("reprocessing", total=len(items))
+        for item in items:
+            ack = receiver.reprocess(item.raw, peer=f"{REPROCESSED}{item.pk}")
+            code = _ack_code(ack)
+            refused += code not in ("AA", "CA")
+            colour = "green" if code in ("AA", "CA") else "red"
+            out.print(f"{item.pk} {item.message_type or ''} {item.control_id or ''}: "
+                      f"[{colour}]{code or 'no ACK'}[/{colour}]", highlight=False)  # fmt: skip
+            progress.advance(task)
+    out.print(f"reprocessed {len(items)}: {len(items) - refused} accepted, {refused} not")
+    if refused:
+        err.print("`pacsbridge messages show ID` shows why a message was not accepted.")
+    raise typer.Exit(1 if refused else 0)
+
+
+def _chosen(store: Store, pks: list[int], filters: dict[str, Any], limit: int
+            ) -> list[LoggedMessage]:  # fmt: skip
+    """The messages to reprocess, oldest first; an unknown id stops before any is applied."""
+    from pacsbridge.store.message_log import get_message, search_messages
+
     with store.reader() as reader:
-        item = get_message(reader.connection, pk)
-    if item is None:
-        err.print(f"[red]error:[/red] no message {pk}")
+        named = [(pk, get_message(reader.connection, pk)) for pk in pks]
+        found = [item for _, item in named if item is not None]
+        if any(filters.values()):
+            matching = search_messages(reader.connection, limit=limit, **filters)
+            found += [m for m in matching if not (m.peer or "").startswith(REPROCESSED)]
+    missing = [str(pk) for pk, item in named if item is None]
+    if missing:
+        err.print(f"[red]error:[/red] no message {', '.join(missing)}; nothing was reprocessed. "
+                  "`pacsbridge messages list` shows the ids.")  # fmt: skip
         raise typer.Exit(1)
-    ack = Receiver(store, settings.partners).reprocess(item.raw, peer=f"reprocess of {pk}")
-    text = (ack or b"").decode("utf-8", "replace")
-    out.print(text.replace("\r", "\n"), markup=False)
-    raise typer.Exit(0 if "|AA|" in text or "|CA|" in text else 1)
+    if not found:
+        err.print("[red]error:[/red] no message matches; `pacsbridge messages list` with the "
+                  "same filters shows what there is.")  # fmt: skip
+        raise typer.Exit(1)
+    unique = {item.pk: item for item in found}
+    return [unique[pk] for pk in sorted(unique)]
+
+
+def _ack_code(ack: bytes | None) -> str:
+    from pacsbridge.formats.hl7v2.acknowledgement import AckError, read_ack
+
+    try:
+        return read_ack(ack).code if ack else ""
+    except AckError:
+        return ""

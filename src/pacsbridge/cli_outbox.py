@@ -11,23 +11,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from pacsbridge.cli_database import open_migrated
 from pacsbridge.cli_table import print_rows
 from pacsbridge.config import Settings
 
 outbox_app = typer.Typer(help="Outbound HL7: the queue, dead letters, destinations.",
                          no_args_is_help=True)  # fmt: skip
 out = Console(soft_wrap=True)  # messages are shown whole, never wrapped
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths and commands whole, never cut
 
 
 def _database(ctx: typer.Context):  # noqa: ANN202 - a Database; imported late for a fast --help
-    from pacsbridge.store import open_database
-    from pacsbridge.store.migrate import upgrade
-
     settings: Settings = ctx.obj
-    database = open_database(settings.effective_database_url())
-    upgrade(database)
-    return database
+    return open_migrated(settings)
 
 
 @outbox_app.command("list")
@@ -102,12 +98,19 @@ def cancel_outbox(ctx: typer.Context, pk: int) -> None:
 
 
 def _pause(ctx: typer.Context, name: str, paused: bool) -> None:
-    from pacsbridge.store.outbox import set_paused
+    from pacsbridge.store.outbox import paused_destinations, queue_states, set_paused
     from pacsbridge.store.resources import utc_now
 
-    with _database(ctx).writer.begin() as connection:
+    database = _database(ctx)
+    with database.reader.connect() as connection:
+        known = ({d.name for d in ctx.obj.destinations} | paused_destinations(connection)
+                 | {s.destination for s in queue_states(connection)})  # fmt: skip
+    with database.writer.begin() as connection:
         set_paused(connection, name, paused, utc_now())
     typer.echo(f"destination {name}: {'paused' if paused else 'sending'}")
+    if name not in known:  # a --destination flag of serve is not seen here: warn, not refuse
+        err.print(f"note: no destination {name} is configured or has messages; check the "
+                  "name with `pacsbridge outbox status`", highlight=False)  # fmt: skip
 
 
 @outbox_app.command("pause")
