@@ -8,6 +8,7 @@ module but the CLI and the tests.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from typing import Any
 
@@ -147,6 +148,10 @@ async def run(settings: Settings) -> None:
     maintenance = asyncio.create_task(maintenance_loop(store, settings.message_retention_days))
     studies = asyncio.create_task(imaging_study_loop(store, settings.public_url("/dicomweb")))
     announce(settings, store)
+    # What start-up made (models, tables, templates) lives as long as the process: out of
+    # the collector's reach, full collections stay short and stop pausing requests.
+    gc.collect()
+    gc.freeze()
     try:
         await uvicorn.Server(http_config(settings, app)).serve()
     finally:

@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from pacsbridge.auth.audit import AuditTrail
-from pacsbridge.auth.audit_event import MAX_ENTITIES, build_audit_event
+from pacsbridge.auth.audit_event import MAX_ENTITIES, audit_event_of, build_audit_event
 from pacsbridge.auth.principal import OPEN, Principal
 from pacsbridge.auth.scopes import Scopes
 from pacsbridge.formats.fhir.validate import validate
-from pacsbridge.store import Store
+from pacsbridge.store import Store, audit_log
 from tests.conftest import assert_schema_valid
 
 MOMENT = datetime(2025, 3, 4, 10, 11, 12, 345000, tzinfo=UTC)
@@ -124,10 +124,8 @@ def test_an_unknown_action_or_source_is_a_bug_of_the_caller() -> None:
 
 
 def search(store: Store, *params: tuple[str, str]) -> list[dict[str, Any]]:
-    with store.reader() as reader:
-        request = reader.parse("AuditEvent", [*params, ("_count", "1000")])
-        assert not request.unknown
-        return [stored.resource for stored in reader.search(request).matches]
+    records, _ = audit_log.search(store.database, list(params), 1000)
+    return [audit_event_of(record) for record in records]
 
 
 def test_a_batch_is_searchable_by_patient_agent_date_outcome_and_address(store, unique):
@@ -215,3 +213,22 @@ def test_the_fhir_face_serves_audit_events_read_only(server, unique):
     refused = httpx.post(f"{base}/AuditEvent", json=entry["resource"],
                          headers={"content-type": "application/fhir+json"})  # fmt: skip
     assert refused.status_code in (400, 405)
+
+
+def test_events_without_links_are_stored_and_pages_follow_newest_first(store, unique):
+    trail = AuditTrail(store)
+    alone = user(f"n{unique}", client_id=f"solo{unique}")
+    for number in range(5):
+        record(trail, alone, interaction=f"read-{number}", entities=[], patients=[])
+    trail.stop()
+    assert trail.written == 5 and trail.lost == 0
+    first, after = audit_log.search(store.database, [("altid", f"solo{unique}")], 3)
+    rest, end = audit_log.search(store.database, [("altid", f"solo{unique}")], 3, after)
+    seen = [r.interaction for r in first + rest]
+    assert seen == [f"read-{n}" for n in (4, 3, 2, 1, 0)] and end is None
+
+
+def test_the_fhir_search_refuses_what_it_cannot_filter_by(server):
+    answer = httpx.get(f"{server.url}/fhir/R4/AuditEvent", params={"policy": "x"})
+    assert answer.status_code == 400
+    assert "cannot be searched by 'policy'" in answer.json()["issue"][0]["diagnostics"]

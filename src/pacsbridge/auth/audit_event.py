@@ -1,8 +1,9 @@
 """One access to patient data as a FHIR R4 AuditEvent: who, what, when, from where, outcome.
 
-Pure: a principal and the facts of one request in, a resource body out; ``audit.py``
-queues and writes it. The shape follows the R4 AuditEvent resource (type ``rest``, the
-RESTful interaction as subtype) and, where R4 leaves a choice, IHE's Basic Audit Log
+Pure: a principal and the facts of one request in, a resource body out. ``audit.py``
+queues and stores the facts; :func:`audit_event_of` renders them when they are read.
+The shape follows the R4 AuditEvent resource (type ``rest``, the RESTful interaction as
+subtype) and, where R4 leaves a choice, IHE's Basic Audit Log
 Patterns: the requestor is the first agent, the client application a second one, each
 patient an entity in the role Patient so that ``AuditEvent?patient=`` finds the event.
 """
@@ -16,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pacsbridge.auth.principal import Principal
+from pacsbridge.auth.scopes import Scopes
+from pacsbridge.store.audit_log import AuditRecord
 
 MAX_ENTITIES = 20
 """References kept per event; a search touching more is still recorded by its query."""
@@ -75,10 +78,7 @@ def build_audit_event(
     (``urn:dicom:uid:1.2.3``); ``patients`` are Patient ids. A ``ValueError`` names a
     source or action outside the lists above: a face's bug, never the client's.
     """
-    if source not in SOURCES:
-        raise ValueError(f"unknown audit source {source!r} (known: {sorted(SOURCES)})")
-    if action not in ACTIONS:
-        raise ValueError(f"unknown AuditEvent.action {action!r} (one of C R U D E)")
+    check_facts(source, action)
     system = RESTFUL_INTERACTION if interaction in RESTFUL_CODES else PACSBRIDGE_INTERACTION
     moment = (recorded or datetime.now(UTC)).astimezone(UTC)
     event: dict[str, Any] = {
@@ -96,6 +96,30 @@ def build_audit_event(
     if entity:
         event["entity"] = entity
     return event
+
+
+def check_facts(source: str, action: str) -> None:
+    """A ``ValueError`` for a face's bug, raised where it records, not later in the writer."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown audit source {source!r} (known: {sorted(SOURCES)})")
+    if action not in ACTIONS:
+        raise ValueError(f"unknown AuditEvent.action {action!r} (one of C R U D E)")
+
+
+def audit_event_of(record: AuditRecord) -> dict[str, Any]:
+    """The stored facts of one access as the AuditEvent resource served to administrators."""
+    who = Principal(kind=record.kind, subject=record.subject, scopes=Scopes("", ()),
+                    client_id=record.client_id, fhir_user=record.fhir_user, role=record.role,
+                    address=record.address)  # fmt: skip
+    recorded = record.recorded.replace(tzinfo=UTC)
+    body = build_audit_event(
+        who, source=record.face, interaction=record.interaction, action=record.action,
+        entities=record.entities, patients=record.patients, outcome=record.status,
+        query=record.query, site=record.site, recorded=recorded,
+    )  # fmt: skip
+    stamp = recorded.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return {"resourceType": "AuditEvent", "id": record.event_id,
+            "meta": {"versionId": "1", "lastUpdated": stamp}, **body}  # fmt: skip
 
 
 def _outcome(status: int) -> str:

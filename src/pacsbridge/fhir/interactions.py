@@ -106,6 +106,12 @@ def dispatch(access: StoreAccess, request: FhirRequest) -> FhirResponse:
     if not provider.supports(interaction):
         raise Unsupported(f"{interaction} is not supported for {request.resource_type}")
     limit = limit_for(request.principal, request.resource_type, interaction)
+    if request.resource_type == "AuditEvent":  # kept in the audit log, not as resources
+        from pacsbridge.fhir import audit_events
+
+        if interaction == "search-type":
+            return audit_events.search_events(access, request)
+        return audit_events.read(access, request)
     return _HANDLERS[interaction](access, request, limit)
 
 

@@ -92,3 +92,44 @@ auth_spent_id = Table(
     Column("expires_at", DateTime, nullable=False),
     Index("ix_auth_spent_expires", "expires_at"),
 )
+
+# The audit trail: one row of facts per access to patient data, rendered as a FHIR
+# AuditEvent when read. Kept apart from the resource tables because it is written at the
+# rate of reads: one narrow row and its links cost a fraction of an indexed resource.
+audit_event = Table(
+    "audit_event",
+    metadata,
+    Column("pk", Pk, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),  # the AuditEvent's id
+    Column("recorded", DateTime, nullable=False),
+    Column("face", String(16), nullable=False),  # fhir dicomweb console api
+    Column("interaction", String(64), nullable=False),
+    Column("action", String(1), nullable=False),  # C R U D E
+    Column("status", Integer, nullable=False),  # the HTTP status answered
+    Column("kind", String(16), nullable=False),  # the principal: open anonymous user system
+    Column("subject", String(200), nullable=False),
+    Column("role", String(16), nullable=True),
+    Column("client_id", String(128), nullable=True),
+    Column("fhir_user", String(140), nullable=True),
+    Column("address", String(64), nullable=True),
+    Column("site", String(200), nullable=True),
+    Column("query", Text, nullable=True),
+    Column("entities", Text, nullable=False),  # JSON list, as recorded
+    Column("patients", Text, nullable=False),  # JSON list of Patient ids
+    Index("ix_audit_event_recorded", "recorded"),
+    Index("ix_audit_event_subject", "subject"),
+    Index("ix_audit_event_client", "client_id"),
+)
+
+# What an event is about, for search: kind "patient" (a Patient id), "entity" (a reference
+# or urn:dicom:uid:…), "name" (a DICOM UID alone). Joined by event_id, not pk, so that a
+# batch is written without RETURNING: see store/audit_log.py.
+audit_event_link = Table(
+    "audit_event_link",
+    metadata,
+    Column("event_id", String(36), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("value", String(200), nullable=False),
+    Index("ix_audit_link_value", "kind", "value", "event_id"),
+    Index("ix_audit_link_event", "event_id"),
+)

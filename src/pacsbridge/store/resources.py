@@ -8,7 +8,6 @@ that of two writers holding the same ``If-Match`` exactly one wins.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -155,29 +154,6 @@ def insert_resource(
     return stored
 
 
-def insert_resources(
-    conn: Connection, bodies: list[dict[str, Any]], moments: list[datetime]
-) -> list[StoredResource]:
-    """Insert new resources in three statements whatever their number (bulk appends)."""
-    values = []
-    for body, moment in zip(bodies, moments, strict=True):
-        res_id = str(uuid.uuid4())
-        values.append({"res_type": body["resourceType"], "res_id": res_id, "version_id": 1,
-                       "last_updated": moment, "deleted": False,
-                       "content": stamp(body, res_id, 1, moment)})  # fmt: skip
-    returned = conn.execute(
-        insert(resource).returning(resource.c.pk, sort_by_parameter_order=True), values
-    ).scalars()
-    stored = [
-        StoredResource(
-            pk, v["res_type"], v["res_id"], 1, v["last_updated"], False, v["content"], "POST"
-        )  # fmt: skip
-        for pk, v in zip(returned, values, strict=True)
-    ]
-    conn.execute(_INSERT_VERSION, [_version_row(item) for item in stored])
-    return stored
-
-
 def replace_resource(
     conn: Connection,
     current: StoredResource,
@@ -208,13 +184,12 @@ def replace_resource(
 
 
 def _append_version(conn: Connection, stored: StoredResource) -> None:
-    conn.execute(_INSERT_VERSION, _version_row(stored))
-
-
-def _version_row(stored: StoredResource) -> dict[str, Any]:
-    return {"resource_pk": stored.pk, "res_type": stored.type, "res_id": stored.id,
-            "version_id": stored.version_id, "last_updated": stored.last_updated,
-            "method": stored.method, "content": stored.content}  # fmt: skip
+    conn.execute(
+        _INSERT_VERSION,
+        {"resource_pk": stored.pk, "res_type": stored.type, "res_id": stored.id,
+         "version_id": stored.version_id, "last_updated": stored.last_updated,
+         "method": stored.method, "content": stored.content},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from pacsbridge.store.cursor import decode_cursor, encode_cursor
 from pacsbridge.store.database import Database
 from pacsbridge.store.hooks import Change, Hooks
 from pacsbridge.store.projections import PROJECTIONS
-from pacsbridge.store.search.index import clear_index, write_index, write_indexes
+from pacsbridge.store.search.index import clear_index, write_index
 from pacsbridge.store.search.params import SearchRegistry
 from pacsbridge.store.search.parse import SearchRequest, parse_search
 from pacsbridge.store.search.query import SearchResult, find_pks, run_search
@@ -45,7 +45,7 @@ from pacsbridge.store.tables import INDEXED_STRING_LENGTH, idx_token, resource
 
 STORED_TYPES = frozenset({
     "Patient", "ServiceRequest", "Appointment", "ImagingStudy", "DiagnosticReport",
-    "Observation", "Endpoint", "Procedure", "Practitioner", "Organization", "AuditEvent",
+    "Observation", "Endpoint", "Procedure", "Practitioner", "Organization",
 })  # fmt: skip
 """The resource types the store holds; each face serves a subset of them."""
 
@@ -157,17 +157,6 @@ class Transaction(Reader):
         write_index(self.connection, stored.pk, stored.resource, self.store.registry,
                     replace=False)  # fmt: skip
         self._record("create", stored, None)
-        return stored
-
-    def append(self, bodies: list[dict[str, Any]]) -> list[rows.StoredResource]:
-        """Create many records no rule watches (AuditEvents) in a few statements.
-
-        Not validated and no hooks run: the caller builds the bodies and its tests validate
-        them. A thousand appends cost what a dozen creates do.
-        """
-        stored = rows.insert_resources(self.connection, bodies, [self._tick() for _ in bodies])
-        write_indexes(self.connection, [(s.pk, b) for s, b in zip(stored, bodies, strict=True)],
-                      self.store.registry)  # fmt: skip
         return stored
 
     def update(

@@ -73,18 +73,3 @@ def write_index(
     for kind, values in _rows(pk, res_type, rows).items():
         if values:
             conn.execute(_INSERT[kind], values)
-
-
-def write_indexes(
-    conn: Connection, items: list[tuple[int, dict[str, Any]]], registry: SearchRegistry
-) -> None:
-    """Index many new resources with one statement per index table (bulk appends)."""
-    by_kind: dict[str, list[dict[str, Any]]] = {kind: [] for kind in _INSERT}
-    for pk, body in items:
-        res_type = body["resourceType"]
-        rows = extract(body, registry.for_resource(res_type))
-        for kind, values in _rows(pk, res_type, rows).items():
-            by_kind[kind] += values
-    for kind, values in by_kind.items():
-        if values:
-            conn.execute(_INSERT[kind], values)
