@@ -10,8 +10,13 @@ function init(args)
   math.randomseed(os.time() + (tonumber(tostring(ids):match("0x(%x+)") or "0", 16) % 100003))
 end
 
+local headers = {["Accept"] = "application/fhir+json"}
+if os.getenv("WRK_TOKEN") then  -- a bearer token, for a server with --auth required
+  headers["Authorization"] = "Bearer " .. os.getenv("WRK_TOKEN")
+end
+
 function request()
-  return wrk.format("GET", prefix .. ids[math.random(#ids)], {["Accept"] = "application/fhir+json"})
+  return wrk.format("GET", prefix .. ids[math.random(#ids)], headers)
 end
 
 function done(summary, latency, requests)

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pacsbridge.auth.keys import KeyRing
 from pacsbridge.auth.principal import NOBODY, OPEN, SCOPE_KEY, NotAuthenticated, Principal
-from pacsbridge.auth.tokens import principal_from_claims, verify_access_token
+from pacsbridge.auth.tokens import TokenVerifier, principal_from_claims
 from pacsbridge.formats.urls import public_base
 from pacsbridge.store.database import Database
 
@@ -41,7 +41,8 @@ class AuthMiddleware:
         database: Database,
         audiences: Callable[[Scope], set[str]],
     ) -> None:
-        self.app, self.mode, self.keys, self.database = app, mode, keys, database
+        self.app, self.mode = app, mode
+        self.verifier = TokenVerifier(keys, database)
         self.audiences = audiences
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -73,10 +74,9 @@ class AuthMiddleware:
     async def _principal(self, scope: Scope, token: str | None) -> Principal:
         if token is None:
             return OPEN if self.mode == "open" else NOBODY
-        claims = await run_in_threadpool(
-            verify_access_token, self.keys, self.database, token, audiences=self.audiences(scope)
-        )
-        return principal_from_claims(claims)
+        if self.verifier.stale:
+            await run_in_threadpool(self.verifier.refresh)
+        return principal_from_claims(self.verifier.verify(token, self.audiences(scope)))
 
 
 def fhir_audiences(configured: str | None) -> Callable[[Scope], set[str]]:

@@ -17,7 +17,7 @@ from pacsbridge.auth.keys import KeyRing
 from pacsbridge.auth.principal import NotAuthenticated, Principal
 from pacsbridge.auth.scopes import Scopes
 from pacsbridge.store.database import Database
-from pacsbridge.store.spent_ids import is_spent, revoked_access_key
+from pacsbridge.store.spent_ids import is_spent, revoked_access_key, revoked_here, revoked_keys
 
 CLOCK_SKEW_SECONDS = 30
 
@@ -54,8 +54,55 @@ def issue_access_token(
 def verify_access_token(
     keys: KeyRing, database: Database, token: str, *, audiences: set[str]
 ) -> dict[str, Any]:
-    """The token's claims, if it is ours, current, for us and not revoked."""
-    claims = keys.decode(token)
+    """The token's claims, if it is ours, current, for us and not revoked (one DB lookup)."""
+    claims = _checked(keys.decode(token), audiences)
+    if is_spent(database, revoked_key(str(claims["jti"]))):
+        raise NotAuthenticated("the access token has been revoked")
+    return claims
+
+
+class TokenVerifier:
+    """Verifies the tokens of every request without a database round trip for each.
+
+    A token's signature is checked once and its claims kept (apps send the same token for
+    an hour); expiry and audience are checked every time. Revoked token ids are held in
+    memory: those revoked by this process at once, those revoked by another process of a
+    deployment from the next refresh, at most ``refresh_seconds`` later.
+    """
+
+    def __init__(self, keys: KeyRing, database: Database, refresh_seconds: float = 1.0) -> None:
+        self.keys, self.database, self.refresh_seconds = keys, database, refresh_seconds
+        self._signed: dict[str, dict[str, Any]] = {}
+        self._revoked: set[str] = set()
+        self._loaded = float("-inf")
+
+    @property
+    def stale(self) -> bool:
+        return time.monotonic() - self._loaded > self.refresh_seconds
+
+    def refresh(self) -> None:
+        """Reload the revocations of every process (a database read: not on the event loop)."""
+        self._revoked = revoked_keys(self.database)
+        self._loaded = time.monotonic()
+
+    def verify(self, token: str, audiences: set[str]) -> dict[str, Any]:
+        claims = self._signed.get(token)
+        if claims is None:
+            claims = self.keys.decode(token)
+            if len(self._signed) >= _MAX_KEPT:
+                self._signed.clear()
+            self._signed[token] = claims
+        claims = _checked(claims, audiences)
+        key = revoked_key(str(claims["jti"]))
+        if key in self._revoked or revoked_here(key):
+            raise NotAuthenticated("the access token has been revoked")
+        return claims
+
+
+_MAX_KEPT = 10_000
+
+
+def _checked(claims: dict[str, Any], audiences: set[str]) -> dict[str, Any]:
     now = time.time()
     if not isinstance(claims.get("exp"), int) or claims["exp"] + CLOCK_SKEW_SECONDS < now:
         raise NotAuthenticated("the access token has expired")
@@ -67,8 +114,6 @@ def verify_access_token(
         raise NotAuthenticated(f"the access token is for {audience!r}, not this server")
     if "kind" not in claims or "jti" not in claims:
         raise NotAuthenticated("the token is not an access token")
-    if is_spent(database, revoked_key(str(claims["jti"]))):
-        raise NotAuthenticated("the access token has been revoked")
     return claims
 
 

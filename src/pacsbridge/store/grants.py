@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from pacsbridge.store.auth_tables import auth_grant, auth_spent_id
 from pacsbridge.store.database import Database
 from pacsbridge.store.resources import utc_now
-from pacsbridge.store.spent_ids import revoked_access_key
+from pacsbridge.store.spent_ids import note_revoked, revoked_access_key
 
 KINDS = ("code", "refresh", "launch")
 
@@ -170,6 +170,7 @@ def _revoke_family(connection: Connection, step: GrantStep) -> None:
         rows = [{"jti": revoked_access_key(jti), "expires_at": until} for jti, until in issued]
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
         connection.execute(dialect.insert(auth_spent_id).values(rows).on_conflict_do_nothing())
+        note_revoked([str(row["jti"]) for row in rows])
 
 
 def forget_expired(database: Database, grace: timedelta = timedelta(days=1)) -> int:
