@@ -7,7 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from pacsbridge.outbox.segments import hl7_timestamp, now_timestamp
+from pacsbridge.formats.hl7v2.code_systems import system_uri
+from pacsbridge.outbox.segments import ce, hl7_timestamp, now_timestamp
 
 
 @pytest.fixture
@@ -33,3 +34,9 @@ def test_the_store_s_naive_utc_is_written_in_local_time_with_its_offset(madrid):
 ])  # fmt: skip
 def test_fhir_datetimes_keep_their_precision_and_offset(value, expected):
     assert hl7_timestamp(value) == expected
+
+
+def test_coding_systems_leave_under_the_names_they_came_with():
+    for name in ("L", "LN", "SCT", "DCM", "99LOCAL", ""):
+        concept = {"coding": [{"system": system_uri(name), "code": "X1", "display": "x"}]}
+        assert ce(concept) == ["X1", "x", name]

@@ -14,6 +14,7 @@ from typing import Any
 
 from pacsbridge.formats.fhir.imaging_order import identifier_of_type, read_step
 from pacsbridge.formats.hl7v2.charsets import encode as encode_text
+from pacsbridge.formats.hl7v2.code_systems import system_name
 from pacsbridge.formats.hl7v2.encode import Repetitions, encode_message, encode_segment
 from pacsbridge.profiles.destination import Destination
 
@@ -105,7 +106,7 @@ def ce(concept: dict[str, Any] | None) -> list[str] | None:
         return [(concept or {}).get("text", "")] if concept and concept.get("text") else None
     first = codings[0]
     system = str(first.get("system", ""))
-    short = "LN" if system == "http://loinc.org" else system.removeprefix(ID_PREFIX)
+    short = system_name(system.removeprefix(ID_PREFIX))
     return [first.get("code", ""), first.get("display", ""), short]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pacsbridge.errors import BadValue
+from pacsbridge.formats.hl7v2.code_systems import system_uri
 from pacsbridge.formats.hl7v2.message import Field, Segment
 
 
@@ -37,16 +38,6 @@ SEX = {
 }
 PRIORITY = {"S": "stat", "A": "asap", "R": "routine", "P": "routine", "T": "urgent",
             "C": "urgent"}  # fmt: skip
-CODE_SYSTEMS = {
-    "LN": "http://loinc.org",
-    "SCT": "http://snomed.info/sct",
-    "SNM": "http://snomed.info/sct",
-    "DCM": "http://dicom.nema.org/resources/ontology/DCM",
-    "RADLEX": "http://www.radlex.org",
-    "I10": "http://hl7.org/fhir/sid/icd-10",
-    "ICD10": "http://hl7.org/fhir/sid/icd-10",
-    "UCUM": "http://unitsofmeasure.org",
-}
 
 
 def hl7_date(text: str, location: str) -> str | None:
@@ -209,9 +200,7 @@ def codeable_concept(cwe: Field) -> dict[str, Any] | None:
 
 def coding_system(hl7_system: str) -> str:
     """An HL7 coding system name (table 0396) as a URI."""
-    if not hl7_system:
-        return "urn:pacsbridge:code:local"
-    return CODE_SYSTEMS.get(hl7_system.upper(), f"urn:pacsbridge:code:{hl7_system}")
+    return system_uri(hl7_system)
 
 
 def first_field(segment: Segment | None, number: int) -> Field | None:
