@@ -148,3 +148,37 @@ def test_tls_with_client_certificates(store, tmp_path, pki, unique):
         ):
             s.sendall(VT + adt(unique, 3) + FS + CR)
             read_frame(s)
+
+
+def test_a_thousand_idle_and_slow_connections_do_not_stop_the_others(store, tmp_path, unique):
+    """1,000 connections that send nothing and 20 that trickle a frame a byte at a time
+    (slow-loris) while a real sender's messages are each answered promptly."""
+    settings = Settings(data_dir=tmp_path)
+    with listening(store, settings) as port:
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(1000)]
+        slow = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(20)]
+        stop = threading.Event()
+
+        def trickle() -> None:
+            frame = VT + adt(f"slow{unique}") + b"X" * 100_000
+            for n in range(len(frame)):
+                if stop.wait(0.05):
+                    return
+                for s in slow:
+                    s.sendall(frame[n : n + 1])
+
+        trickler = threading.Thread(target=trickle, daemon=True)
+        trickler.start()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                s.settimeout(10)
+                for n in range(20):
+                    started = time.monotonic()
+                    s.sendall(VT + adt(unique, n) + FS + CR)
+                    assert msa(read_frame(s))[1:3] == ["AA", f"L{n}-{unique}"]
+                    assert time.monotonic() - started < 2
+        finally:
+            stop.set()
+            trickler.join(5)
+            for s in idle + slow:
+                s.close()
