@@ -1,0 +1,135 @@
+"""SIGKILL under load: every message that was acknowledged is stored once, with its effects.
+
+Eight senders behave as a HIS does: one message at a time per connection, and a message
+without an ACK (connection refused, reset or silent) is sent again, unchanged, until an
+AA comes. Meanwhile the server (a real ``pacsbridge serve`` process) is killed with
+SIGKILL at random moments and started again. At the end each order that was ACKed must
+exist exactly once, as a ServiceRequest and as a worklist row. The CI run kills the
+server ``CRASH_KILLS`` times (3); ``PACSBRIDGE_CRASH_KILLS=10`` makes the full run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from pacsbridge.demo.orders import order
+from pacsbridge.demo.scenario import PATIENTS, Scenario
+from tests.conftest import free_port
+from tests.hl7v2.test_receive import CR, FS, VT, msa, read_frame
+
+SENDERS = 8
+PER_SENDER = 50
+CRASH_KILLS = int(os.environ.get("PACSBRIDGE_CRASH_KILLS", "3"))
+
+
+@contextmanager
+def server(database_url: str, data_dir: Path, http: int, mllp: int) -> Iterator[
+        subprocess.Popen[bytes]]:  # fmt: skip
+    command = [sys.executable, "-m", "pacsbridge", "serve", "--data-dir", str(data_dir),
+               "--database-url", database_url, "--host", "127.0.0.1", "--http-port", str(http),
+               "--mllp-port", str(mllp), "--dicom-port", str(free_port()),
+               "--log-level", "warning"]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{http}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "no start"
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def orders_of(sender: int, unique: str) -> list[tuple[str, bytes]]:
+    found = []
+    for n in range(PER_SENDER):
+        family, given, sex, born = PATIENTS[(sender + n) % len(PATIENTS)]
+        scenario = Scenario(run=f"{unique[:6]}{sender}{n:03d}", family=family, given=given,
+                            sex=sex, birth_date=born)  # fmt: skip
+        found.append((scenario.accession, order(scenario)))
+    return found
+
+
+def send_until_acked(port: int, messages: list[tuple[str, bytes]], acked: list[str],
+                     give_up: float) -> None:  # fmt: skip
+    """Each message again and again, on a new connection when needed, until it is AA."""
+    sock: socket.socket | None = None
+    for accession, message in messages:
+        while time.monotonic() < give_up:
+            try:
+                if sock is None:
+                    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(VT + message + FS + CR)
+                if msa(read_frame(sock))[1] == "AA":
+                    acked.append(accession)
+                    break
+            except (OSError, AssertionError):
+                pass  # refused, reset, closed or silent: as a HIS would, send it again
+            if sock is not None:
+                sock.close()
+                sock = None
+            time.sleep(0.1)
+    if sock is not None:
+        sock.close()
+
+
+def test_acked_messages_survive_sigkill_exactly_once(database_url, tmp_path, unique):
+    http, mllp = free_port(), free_port()
+    acked: list[str] = []
+    give_up = time.monotonic() + 180
+    senders = [
+        threading.Thread(target=send_until_acked,
+                         args=(mllp, orders_of(n, unique), acked, give_up), daemon=True)
+        for n in range(SENDERS)
+    ]  # fmt: skip
+    random_moments = random.Random(unique)
+    at_kill: list[int] = []  # how many were acknowledged when each kill came
+    for kill in range(CRASH_KILLS + 1):
+        with server(database_url, tmp_path / "data", http, mllp) as process:
+            if kill == 0:
+                for thread in senders:
+                    thread.start()
+            if kill == CRASH_KILLS:  # the last run: let the senders finish
+                for thread in senders:
+                    thread.join(max(1.0, give_up - time.monotonic()))
+                break
+            time.sleep(random_moments.uniform(0.3, 1.5))
+            at_kill.append(len(acked))
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+    total = SENDERS * PER_SENDER
+    assert len(acked) == total, f"{len(acked)} acknowledged"
+    assert any(0 < n < total for n in at_kill), f"no kill came under load: {at_kill}"
+
+    with server(database_url, tmp_path / "data", http, free_port()):
+        base = f"http://127.0.0.1:{http}/fhir/R4"
+        for accession in acked:
+            found = httpx.get(f"{base}/ServiceRequest", params={"identifier": accession,
+                                                                 "_summary": "count"})  # fmt: skip
+            assert found.json()["total"] == 1, accession
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        rows = dict(connection.execute(text(
+            "SELECT accession, COUNT(*) FROM worklist_item GROUP BY accession")).all())  # fmt: skip
+    engine.dispose()
+    assert all(rows.get(accession) == 1 for accession in acked)
