@@ -83,6 +83,14 @@ class Settings(BaseSettings):
         description="an instance received again: keep the first copy or"
         " replace it with the new one (both answered success)",
     )
+    dicom_max_associations: int = Field(
+        default=50, ge=1, le=1000,
+        description="associations at once; more are refused until one ends",
+    )  # fmt: skip
+    dicom_acse_timeout_seconds: float = Field(
+        default=10.0, gt=0,
+        description="a peer that connects and does not ask to associate is dropped after this",
+    )  # fmt: skip
     dicom_peers: list[DicomPeer] = Field(default_factory=list)
     destinations: list[Destination] = Field(default_factory=list)
     outbox_workers: bool = Field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
+import httpx
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE
@@ -127,3 +128,36 @@ def test_the_replace_policy_keeps_the_second_copy(store, tmp_path):
         listener.stop()
     kept = list((tmp_path / "dicom").rglob("*.dcm"))
     assert len(kept) == 1 and dcmread(kept[0]).SeriesDescription == "second copy"
+
+
+def test_idle_connections_leave_dicom_and_http_answering(store, tmp_path):
+    """Connections that never speak take no service away for long: 1,000 on HTTP (asyncio
+    holds them), and on DICOM more than its associations (each a thread), which the ARTIM
+    timer drops so that a modality's echo goes through."""
+    settings = Settings(data_dir=tmp_path, dicom_max_associations=20,
+                        dicom_acse_timeout_seconds=1.0)  # fmt: skip
+    listener = DicomListener(store, settings)
+    port = free_port()
+    listener.start("127.0.0.1", port)
+    idle = []
+    try:
+        idle += [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(60)]
+        deadline = time.monotonic() + 15
+        while echo(port) != 0x0000:  # refused while the idle ones hold every slot
+            assert time.monotonic() < deadline, "the idle connections were never dropped"
+            time.sleep(0.2)
+    finally:
+        for connection in idle:
+            connection.close()
+        listener.stop()
+
+
+def test_a_thousand_idle_http_connections_leave_the_api_answering(server):
+    idle = [socket.create_connection(("127.0.0.1", server.settings.http_port), timeout=30)
+            for _ in range(1000)]  # fmt: skip
+    try:
+        answer = httpx.get(f"{server.url}/fhir/R4/metadata", timeout=10)
+        assert answer.status_code == 200
+    finally:
+        for connection in idle:
+            connection.close()

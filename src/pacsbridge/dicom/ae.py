@@ -61,6 +61,10 @@ class DicomListener:
         for context in AllStoragePresentationContexts:  # every storage class and syntax
             self.ae.add_supported_context(context.abstract_syntax, AllTransferSyntaxes)
         self.ae.maximum_pdu_size = 0  # no limit: fewer, larger PDUs for images
+        # Each association is a thread; a peer that connects and says nothing holds one
+        # until the ARTIM timer (acse_timeout) drops it, so both are settings.
+        self.ae.maximum_associations = settings.dicom_max_associations
+        self.ae.acse_timeout = settings.dicom_acse_timeout_seconds
         if settings.dicom_allowed_aets:
             self.ae.require_calling_aet = list(settings.dicom_allowed_aets)
         self.allowed = [ipaddress.ip_network(n, strict=False) for n in settings.dicom_allow]
