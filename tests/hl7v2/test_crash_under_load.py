@@ -33,6 +33,7 @@ from tests.hl7v2.test_receive import CR, FS, VT, msa, read_frame
 SENDERS = 8
 PER_SENDER = 50
 CRASH_KILLS = int(os.environ.get("PACSBRIDGE_CRASH_KILLS", "3"))
+PACE = 0.05  # seconds between one sender's messages: 50 take at least 2.5 s of uptime
 
 
 @contextmanager
@@ -82,6 +83,7 @@ def send_until_acked(port: int, messages: list[tuple[str, bytes]], acked: list[s
                 sock.sendall(VT + message + FS + CR)
                 if msa(read_frame(sock))[1] == "AA":
                     acked.append(accession)
+                    time.sleep(PACE)  # a steady load, so that every kill comes under it
                     break
             except (OSError, AssertionError):
                 pass  # refused, reset, closed or silent: as a HIS would, send it again
@@ -113,7 +115,7 @@ def test_acked_messages_survive_sigkill_exactly_once(database_url, tmp_path, uni
                 for thread in senders:
                     thread.join(max(1.0, give_up - time.monotonic()))
                 break
-            time.sleep(random_moments.uniform(0.3, 1.5))
+            time.sleep(random_moments.uniform(0.3, 1.2))
             at_kill.append(len(acked))
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
