@@ -15,7 +15,7 @@ from soak import run_soak  # noqa: E402
 
 def test_every_face_at_once_without_an_error():
     lines, _ = run_soak(12, None)
-    table = [line for line in lines if line.startswith("| ") and not line.startswith("| kind")]
+    table = [line for line in lines if line.startswith("| ") and line[2:5] not in ("kin", "---")]
     assert len(table) == 7, lines
     for row in table:
         requests, errors = row.split("|")[2].strip(), row.split("|")[5].strip()
