@@ -54,6 +54,7 @@ def build_store(settings: Settings) -> Store:
         pool_size=settings.database_pool_size,
         synchronous=settings.sqlite_synchronous,
         read_timeout_seconds=settings.read_timeout_seconds,
+        sqlite_cache_mib=settings.sqlite_cache_mib,
     )
     upgrade(database)
     hooks = Hooks()

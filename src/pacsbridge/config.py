@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         description="full: every commit reaches the disk before the ACK (survives power loss);"
         " normal: WAL commits survive a killed process but not a power loss, and are faster",
     )
+    sqlite_cache_mib: int = Field(
+        default=64, ge=1, le=4096,
+        description="SQLite page cache per connection; the pool keeps about 22 connections",
+    )  # fmt: skip
     mllp_max_frame_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     mllp_idle_timeout_seconds: float = Field(default=300.0, gt=0)
     mllp_tls_certificate: Path | None = None

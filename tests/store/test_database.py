@@ -32,3 +32,12 @@ def test_a_runaway_postgresql_read_is_cancelled_and_reported_as_too_costly(tmp_p
                 run_search(connection, request, load_registry())
     finally:
         database.dispose()
+
+
+def test_the_sqlite_page_cache_follows_the_setting(tmp_path):
+    from pacsbridge.store import open_database
+
+    database = open_database(f"sqlite:///{tmp_path / 'small.db'}", sqlite_cache_mib=2)
+    with database.single.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -2048
+    database.dispose()

@@ -93,13 +93,18 @@ def normalize_url(url: str) -> str:
 
 
 def open_database(
-    url: str, *, pool_size: int = 10, synchronous: str = "full", read_timeout_seconds: int = 30
+    url: str,
+    *,
+    pool_size: int = 10,
+    synchronous: str = "full",
+    read_timeout_seconds: int = 30,
+    sqlite_cache_mib: int = 64,
 ) -> Database:
     """Engines for ``url``; the SQLite file's folder is created when missing."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _open_sqlite(url, parsed.database, pool_size, synchronous)
+        return _open_sqlite(url, parsed.database, pool_size, synchronous, sqlite_cache_mib)
     if parsed.get_backend_name() == "postgresql":
         # Reads that run longer than this are cancelled by PostgreSQL itself, so that a
         # client that gave up cannot leave a runaway search behind.
@@ -120,7 +125,9 @@ def open_database(
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///… or postgresql://…")
 
 
-def _open_sqlite(url: str, path: str | None, pool_size: int, synchronous: str) -> Database:
+def _open_sqlite(
+    url: str, path: str | None, pool_size: int, synchronous: str, cache_mib: int
+) -> Database:
     if not path or path == ":memory:":
         raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -128,13 +135,14 @@ def _open_sqlite(url: str, path: str | None, pool_size: int, synchronous: str) -
     reader = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, **options)
     writer = create_engine(url, pool_size=2, max_overflow=8, **options)
     single = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, **options)
-    _configure_sqlite(reader, begin="BEGIN", synchronous=synchronous)
-    _configure_sqlite(writer, begin="BEGIN IMMEDIATE", synchronous=synchronous)
-    _configure_sqlite(single, begin=None, synchronous=synchronous)
+    for engine, begin in ((reader, "BEGIN"), (writer, "BEGIN IMMEDIATE"), (single, None)):
+        _configure_sqlite(engine, begin=begin, synchronous=synchronous, cache_mib=cache_mib)
     return Database(reader=reader, writer=writer, url=url, single=single)
 
 
-def _configure_sqlite(engine: Engine, *, begin: str | None, synchronous: str) -> None:
+def _configure_sqlite(
+    engine: Engine, *, begin: str | None, synchronous: str, cache_mib: int = 64
+) -> None:
     """Pragmas on every connection; ``begin`` None leaves statements in autocommit."""
     if synchronous.upper() not in ("FULL", "NORMAL"):
         raise ValueError(f"sqlite synchronous must be full or normal, not {synchronous!r}")
@@ -149,7 +157,8 @@ def _configure_sqlite(engine: Engine, *, begin: str | None, synchronous: str) ->
         cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")  # FULL: an ACK is on disk
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA cache_size=-65536")
+        # per connection: the server's memory grows by up to this much per pooled connection
+        cursor.execute(f"PRAGMA cache_size=-{int(cache_mib) * 1024}")
         cursor.close()
 
     if begin is None:
