@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import _drop_postgres_database, _postgres_database, free_port  # noqa: E402
 from tests.hl7v2 import test_crash_under_load as load  # noqa: E402
+from tests.processes import serving  # noqa: E402
 
 
 def restart_postgres() -> float:
@@ -50,7 +51,7 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as data:
             http, mllp = free_port(), free_port()
-            with load.server(url, Path(data), http, mllp):
+            with serving(url, Path(data), http, mllp_port=mllp):
                 give_up = time.monotonic() + 600
                 senders = [threading.Thread(target=load.send_until_acked, daemon=True,
                                             args=(mllp, load.orders_of(n, unique), acked,

@@ -14,13 +14,8 @@ import os
 import random
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -29,36 +24,12 @@ from pacsbridge.demo.orders import order
 from pacsbridge.demo.scenario import PATIENTS, Scenario
 from tests.conftest import free_port
 from tests.hl7v2.test_receive import CR, FS, VT, msa, read_frame
+from tests.processes import serving
 
 SENDERS = 8
 PER_SENDER = 50
 CRASH_KILLS = int(os.environ.get("PACSBRIDGE_CRASH_KILLS", "3"))
 PACE = 0.05  # seconds between one sender's messages: 50 take at least 2.5 s of uptime
-
-
-@contextmanager
-def server(database_url: str, data_dir: Path, http: int, mllp: int) -> Iterator[
-        subprocess.Popen[bytes]]:  # fmt: skip
-    command = [sys.executable, "-m", "pacsbridge", "serve", "--data-dir", str(data_dir),
-               "--database-url", database_url, "--host", "127.0.0.1", "--http-port", str(http),
-               "--mllp-port", str(mllp), "--dicom-port", str(free_port()),
-               "--log-level", "warning"]  # fmt: skip
-    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{http}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "no start"
-            time.sleep(0.1)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
 
 
 def orders_of(sender: int, unique: str) -> list[tuple[str, bytes]]:
@@ -107,7 +78,7 @@ def test_acked_messages_survive_sigkill_exactly_once(database_url, tmp_path, uni
     random_moments = random.Random(unique)
     at_kill: list[int] = []  # how many were acknowledged when each kill came
     for kill in range(CRASH_KILLS + 1):
-        with server(database_url, tmp_path / "data", http, mllp) as process:
+        with serving(database_url, tmp_path / "data", http, mllp_port=mllp) as process:
             if kill == 0:
                 for thread in senders:
                     thread.start()
@@ -123,7 +94,7 @@ def test_acked_messages_survive_sigkill_exactly_once(database_url, tmp_path, uni
     assert len(acked) == total, f"{len(acked)} acknowledged"
     assert any(0 < n < total for n in at_kill), f"no kill came under load: {at_kill}"
 
-    with server(database_url, tmp_path / "data", http, free_port()):
+    with serving(database_url, tmp_path / "data", http):
         base = f"http://127.0.0.1:{http}/fhir/R4"
         for accession in acked:
             found = httpx.get(f"{base}/ServiceRequest", params={"identifier": accession,

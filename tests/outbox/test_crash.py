@@ -10,43 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
-import httpx
 
 from tests.conftest import free_port
 from tests.outbox.his import HisSimulator, always_aa
 from tests.outbox.test_delivery import conclusions, new_patient, post_report, wait_until
-
-
-@contextmanager
-def serving(config: Path, database_url: str, data_dir: Path, http_port: int) -> Iterator[
-        subprocess.Popen[bytes]]:  # fmt: skip
-    command = [sys.executable, "-m", "pacsbridge", "serve", "--config", str(config),
-               "--data-dir", str(data_dir), "--database-url", database_url, "--host",
-               "127.0.0.1", "--http-port", str(http_port), "--mllp-port", str(free_port()),
-               "--dicom-port", str(free_port()), "--log-level", "warning"]  # fmt: skip
-    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{http_port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+from tests.processes import serving
 
 
 def test_killed_with_messages_in_flight_loses_nothing(database_url, tmp_path, unique):
@@ -65,7 +33,7 @@ connections = 2
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     try:
-        with serving(config, database_url, tmp_path / "data", port) as process:
+        with serving(database_url, tmp_path / "data", port, config=config) as process:
             patients = [new_patient(base, unique, suffix) for suffix in "AB"]
             for n in range(3):
                 for patient_id, _ in patients:
@@ -76,7 +44,7 @@ connections = 2
             process.wait()
         first_sends = {r.field("MSH", 10) for r in his.received}
         his.behaviour = always_aa
-        with serving(config, database_url, tmp_path / "data", port):
+        with serving(database_url, tmp_path / "data", port, config=config):
             for _, mrn in patients:
                 arrived = wait_until(lambda m=mrn: len(set(conclusions(his.of_patient(m)))) >= 3,
                                      seconds=40)  # fmt: skip

@@ -13,8 +13,8 @@ from collections import Counter
 
 from tests.conftest import free_port
 from tests.outbox.his import HisSimulator, ack_for
-from tests.outbox.test_crash import serving
 from tests.outbox.test_delivery import conclusions, new_patient, post_report, wait_until
+from tests.processes import serving
 
 REPORTS_PER_PATIENT = 6
 
@@ -36,8 +36,8 @@ connections = 2
     ports = [free_port(), free_port()]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        with serving(config, database_url, tmp_path / "data", ports[0]), \
-                serving(config, database_url, tmp_path / "data", ports[1]):  # fmt: skip
+        with serving(database_url, tmp_path / "data", ports[0], config=config), \
+                serving(database_url, tmp_path / "data", ports[1], config=config):  # fmt: skip
             patients = [new_patient(bases[n % 2], unique, suffix) for n, suffix in
                         enumerate("ABCD")]  # fmt: skip
             written = 0
