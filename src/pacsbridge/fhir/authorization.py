@@ -11,14 +11,15 @@ the limit hides answers exactly as if it did not exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from pacsbridge.auth.compartment import COMPARTMENT, holds_patient_data, in_compartment
 from pacsbridge.auth.principal import Principal
 from pacsbridge.auth.scopes import INTERACTION_ACTION
-from pacsbridge.errors import NotAuthorized, UnknownKey
+from pacsbridge.errors import Gone, NotAuthorized, UnknownKey
 from pacsbridge.store.resources import StoredResource
 from pacsbridge.store.search import SearchRegistry
 
@@ -83,18 +84,37 @@ def limit_for(principal: Principal, resource_type: str, interaction: str) -> Lim
     return Limit(resource_type, patient, granular)
 
 
+def as_unknown(resource_type: str, res_id: str, version: str | None = None) -> UnknownKey:
+    """The 404 of a hidden resource, worded as the store words one that never existed."""
+    where = f"{resource_type}/{res_id}"
+    text = f"{where} has no version {version}" if version else f"{where} is not known"
+    return UnknownKey(text, where)
+
+
+@contextmanager
+def hidden_when_gone(
+    limit: Limit, resource_type: str, res_id: str, version: str | None = None
+) -> Iterator[None]:
+    """For a limited caller a deleted resource is unknown: whose it was cannot be told."""
+    try:
+        yield
+    except Gone as exc:
+        if limit.unlimited:
+            raise
+        raise as_unknown(resource_type, res_id, version) from exc
+
+
 def check_readable(
     limit: Limit, stored: StoredResource, registry: SearchRegistry, *, version: bool = False
 ) -> None:
     """404, worded as for a resource (or version) that does not exist, when it is hidden."""
     if limit.unlimited or limit.allows(stored.resource, registry):
         return
-    where = f"{stored.type}/{stored.id}"
-    text = f"{where} has no version {stored.version_id}" if version else f"{where} is not known"
-    raise UnknownKey(text, where)
+    raise as_unknown(stored.type, stored.id, str(stored.version_id) if version else None)
 
 
 def check_writable(limit: Limit, body: dict[str, Any], registry: SearchRegistry) -> None:
+    """403 unless the limit allows ``body``: the resource written, or the one it replaces."""
     if not limit.unlimited and not limit.allows(body, registry):
         raise NotAuthorized(
             "the access token may only write resources in its own patient compartment"

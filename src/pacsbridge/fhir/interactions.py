@@ -19,8 +19,10 @@ from pacsbridge.auth.principal import OPEN, Principal
 from pacsbridge.errors import BadValue, Gone, NotAuthorized, UnknownKey, Unsupported
 from pacsbridge.fhir.authorization import (
     Limit,
+    as_unknown,
     check_readable,
     check_writable,
+    hidden_when_gone,
     limit_for,
     visible,
 )
@@ -143,7 +145,8 @@ class UnknownType(UnknownKey):
 
 def read(access: StoreAccess, request: FhirRequest, limit: Limit) -> FhirResponse:
     assert request.resource_type and request.id
-    with access.reading(single_statement=True) as reader, _hidden_when_gone(limit, request):
+    hidden = hidden_when_gone(limit, request.resource_type, request.id)
+    with access.reading(single_statement=True) as reader, hidden:
         stored = reader.read(request.resource_type, request.id)
     check_readable(limit, stored, access.store.registry)
     return _answer_read(request, stored)
@@ -153,23 +156,11 @@ def vread(access: StoreAccess, request: FhirRequest, limit: Limit) -> FhirRespon
     assert request.resource_type and request.id and request.version
     if not request.version.isdigit():
         raise UnknownKey(f"version {request.version!r} does not exist", "_history")
-    with access.reading(single_statement=True) as reader, _hidden_when_gone(limit, request):
+    hidden = hidden_when_gone(limit, request.resource_type, request.id, request.version)
+    with access.reading(single_statement=True) as reader, hidden:
         stored = reader.vread(request.resource_type, request.id, int(request.version))
     check_readable(limit, stored, access.store.registry, version=True)
     return _answer_read(request, stored)
-
-
-@contextmanager
-def _hidden_when_gone(limit: Limit, request: FhirRequest) -> Iterator[None]:
-    """For a limited caller a deleted resource is unknown: whose it was cannot be told."""
-    try:
-        yield
-    except Gone as exc:
-        if limit.unlimited:
-            raise
-        where = f"{request.resource_type}/{request.id}"
-        text = f"{where} has no version {request.version}" if request.version else None
-        raise UnknownKey(text or f"{where} is not known", where) from exc
 
 
 def _answer_read(request: FhirRequest, stored: StoredResource) -> FhirResponse:
@@ -240,7 +231,7 @@ def update(access: StoreAccess, request: FhirRequest, limit: Limit) -> FhirRespo
                     f"the body's id {body.get('id')!r} must equal the URL's id {request.id!r}",
                     f"{request.resource_type}.id",
                 )
-            _check_existing(transaction, limit, request.resource_type, request.id, access)
+            _check_replaced(transaction, limit, request.resource_type, request.id)
             stored, created = transaction.update(body, if_match=if_match)
     return answer_write(request, stored, 201 if created else 200, location=created)
 
@@ -256,8 +247,7 @@ def delete(access: StoreAccess, request: FhirRequest, limit: Limit) -> FhirRespo
             deleted = transaction.conditional_delete(request.resource_type, request.criteria)
             text = f"deleted {len(deleted)} {request.resource_type} resource(s)"
             return FhirResponse(200, body=information(text))
-        if not _check_existing(transaction, limit, request.resource_type, request.id, access):
-            return FhirResponse(200, body=information("nothing to delete: no such resource"))
+        _check_replaced(transaction, limit, request.resource_type, request.id)
         stored = transaction.delete(request.resource_type, request.id, if_match=_if_match(request))
     if stored is None:
         return FhirResponse(200, body=information("nothing to delete: no such resource"))
@@ -266,22 +256,15 @@ def delete(access: StoreAccess, request: FhirRequest, limit: Limit) -> FhirRespo
                         headers=headers)  # fmt: skip
 
 
-def _check_existing(
-    transaction: Transaction, limit: Limit, res_type: str, res_id: str, access: StoreAccess
-) -> bool:
-    """Whether the limit lets the caller change the stored resource (False: hidden from it)."""
+def _check_replaced(transaction: Transaction, limit: Limit, res_type: str, res_id: str) -> None:
+    """403 when the stored resource an update or delete would change is not the caller's."""
     if limit.unlimited:
-        return True
+        return
     try:
         stored = transaction.read(res_type, res_id)
-    except UnknownKey:  # Gone too: nothing visible to change
-        return True
-    if limit.allows(stored.resource, access.store.registry):
-        return True
-    raise NotAuthorized(
-        "the access token may only write resources in its own patient compartment"
-        " and scope parameters"
-    )
+    except UnknownKey:  # Gone too: nothing there to protect
+        return
+    check_writable(limit, stored.resource, transaction.store.registry)
 
 
 def _body_of_type(request: FhirRequest) -> dict[str, Any]:
@@ -367,10 +350,9 @@ def history(access: StoreAccess, request: FhirRequest, limit: Limit | None) -> F
             assert limit is not None
             try:  # 404 if it never existed; a deleted resource still has its history
                 current = reader.read(request.resource_type, request.id)
-            except Gone:
+            except Gone as exc:
                 if not limit.unlimited:
-                    where = f"{request.resource_type}/{request.id}"
-                    raise UnknownKey(f"{where} is not known", where) from None
+                    raise as_unknown(request.resource_type, request.id) from exc
             else:
                 check_readable(limit, current, access.store.registry)
         page, next_cursor = reader.history(
