@@ -16,10 +16,10 @@ from pacsbridge.auth.client_auth import authenticate_client
 from pacsbridge.auth.oauth_error import OAuthError, error_response, oauth_json, read_form
 from pacsbridge.auth.principal import NotAuthenticated
 from pacsbridge.auth.server import AuthorizationServer
-from pacsbridge.auth.tokens import expiry_of, revoked_key
+from pacsbridge.auth.tokens import expiry_of
 from pacsbridge.store.clients import Client
 from pacsbridge.store.grants import find_step, revoke_family
-from pacsbridge.store.spent_ids import spend
+from pacsbridge.store.spent_ids import revoked_access_key, spend
 
 
 async def revoke(server: AuthorizationServer, request: Request) -> JSONResponse:
@@ -52,7 +52,7 @@ def _access(server: AuthorizationServer, client: Client, token: str) -> bool:
         return False
     if claims.get("client_id") != client.client_id or "jti" not in claims or "exp" not in claims:
         return False
-    spend(server.database, revoked_key(str(claims["jti"])), expiry_of(claims))
+    spend(server.database, revoked_access_key(str(claims["jti"])), expiry_of(claims))
     return True
 
 

@@ -20,8 +20,8 @@ from pacsbridge.auth.login import sign_in
 from pacsbridge.auth.middleware import SESSION_COOKIE
 from pacsbridge.auth.principal import NotAuthenticated
 from pacsbridge.auth.server import AuthorizationServer
-from pacsbridge.auth.tokens import Grantee, expiry_of, issue_access_token, revoked_key
-from pacsbridge.store.spent_ids import spend
+from pacsbridge.auth.tokens import Grantee, expiry_of, issue_access_token
+from pacsbridge.store.spent_ids import revoked_access_key, spend
 from pacsbridge.store.users import User
 
 CONSOLE_CLIENT_ID = "pacsbridge-console"
@@ -140,4 +140,4 @@ def _revoke(server: AuthorizationServer, token: str) -> None:
     except NotAuthenticated:
         return
     if "jti" in claims and "exp" in claims:
-        spend(server.database, revoked_key(str(claims["jti"])), expiry_of(claims))
+        spend(server.database, revoked_access_key(str(claims["jti"])), expiry_of(claims))

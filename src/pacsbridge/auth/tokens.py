@@ -56,7 +56,7 @@ def verify_access_token(
 ) -> dict[str, Any]:
     """The token's claims, if it is ours, current, for us and not revoked (one DB lookup)."""
     claims = _checked(keys.decode(token), audiences)
-    if is_spent(database, revoked_key(str(claims["jti"]))):
+    if is_spent(database, revoked_access_key(str(claims["jti"]))):
         raise NotAuthenticated("the access token has been revoked")
     return claims
 
@@ -93,7 +93,7 @@ class TokenVerifier:
                 self._signed.clear()
             self._signed[token] = claims
         claims = _checked(claims, audiences)
-        key = revoked_key(str(claims["jti"]))
+        key = revoked_access_key(str(claims["jti"]))
         if key in self._revoked or revoked_here(key):
             raise NotAuthenticated("the access token has been revoked")
         return claims
@@ -120,10 +120,6 @@ def _checked(claims: dict[str, Any], audiences: set[str]) -> dict[str, Any]:
 def expiry_of(claims: dict[str, Any]) -> datetime:
     """A token's ``exp`` as the tables keep times: naive UTC."""
     return datetime.fromtimestamp(int(claims["exp"]), UTC).replace(tzinfo=None)
-
-
-def revoked_key(jti: str) -> str:
-    return revoked_access_key(jti)
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
