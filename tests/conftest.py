@@ -79,6 +79,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     _drop_postgres_database(name)
 
 
+@pytest.fixture(params=DATABASES)
+def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind for one test that must not share the session's."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"pacsbridge_fresh_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    yield _postgres_database(name)
+    _drop_postgres_database(name)
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(

@@ -203,6 +203,15 @@ def test_a_patient_writer_cannot_write_into_another_compartment(secured, mint, t
     assert writer.http.post("/", json=conditional).status_code == 403
 
 
+def test_a_malformed_body_from_a_patient_writer_is_a_400(secured, mint, two_patients):
+    mine, _ = two_patients
+    writer = Client(secured.url, mint("patient/*.cruds", patient=mine["Patient"]))
+    body = {"resourceType": "Patient", "id": [None, None], "active": False}  # schemathesis
+    put = writer.http.put(f"/Patient/{mine['Patient']}", json=body)
+    assert put.status_code in (400, 403), put.text
+    assert put.json()["resourceType"] == "OperationOutcome"
+
+
 def test_granular_scopes_narrow_by_category(secured, mint, two_patients):
     mine, _ = two_patients
     scope = "patient/DiagnosticReport.rs?category=http://loinc.org|LP29684-5"

@@ -187,6 +187,17 @@ def test_type_and_system_history(fhir, unique):
     assert httpx.get(next_page).json()["entry"]
 
 
+def test_history_with_count_zero_gives_the_total_alone(fhir, unique):
+    created = fhir.post("/Patient", json=patient(unique)).json()
+    fhir.put(f"/Patient/{created['id']}", json={**created, "active": False})
+    for url in (f"/Patient/{created['id']}/_history", "/Patient/_history", "/_history"):
+        response = fhir.get(url, params={"_count": 0})  # found by schemathesis: was a 500
+        assert response.status_code == 200, url
+        page = response.json()
+        assert "entry" not in page and page["total"] >= 2
+        assert not any(link["relation"] == "next" for link in page.get("link", []))
+
+
 def test_history_since_filters_older_versions(fhir, unique):
     created = fhir.post("/Patient", json=patient(unique)).json()
     since = created["meta"]["lastUpdated"]

@@ -31,7 +31,7 @@ def patients_of(resource: dict[str, Any], registry: SearchRegistry) -> set[str]:
     """The ids of the patients whose compartment holds ``resource``."""
     resource_type = resource.get("resourceType", "")
     found: set[str] = set()
-    if resource_type == "Patient" and resource.get("id"):
+    if resource_type == "Patient" and isinstance(resource.get("id"), str):  # checked later
         found.add(resource["id"])
     param = registry.get(resource_type, COMPARTMENT.get(resource_type, ""))
     if param is not None and param.type == "reference":

@@ -26,8 +26,8 @@ from pacsbridge.store.database import Database
 SESSION_COOKIE = "pacsbridge_session"
 
 # Open to everyone in every mode: discovery, the login itself, liveness and metrics.
-PUBLIC = ("/auth/", "/healthz", "/metrics", "/fhir/R4/metadata", "/.well-known/",
-          "/fhir/R4/.well-known/")  # fmt: skip
+PUBLIC = ("/auth/", "/healthz", "/metrics", "/fhir/R4/metadata", "/fhir/R4/openapi.json",
+          "/.well-known/", "/fhir/R4/.well-known/")  # fmt: skip
 PAGES = ("/viewer", "/console")  # a browser is sent to the login page instead of a 401
 
 

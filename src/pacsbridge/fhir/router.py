@@ -34,6 +34,7 @@ from pacsbridge.fhir.negotiation import (
     render,
     response_format,
 )
+from pacsbridge.fhir.openapi import openapi_document
 from pacsbridge.fhir.outcome import outcome_for
 from pacsbridge.formats.urls import public_base
 from pacsbridge.store import Store
@@ -61,6 +62,11 @@ class FhirEndpoints:
             return FhirResponse(200, body=body)
 
         return await self._answer(request, work, read_body=False)
+
+    async def openapi(self, request: Request) -> Response:
+        """The OpenAPI description, for API tools; plain JSON, as they expect."""
+        document = openapi_document(self.base_url(request), self.store.registry)
+        return Response(orjson.dumps(document), media_type="application/json")
 
     async def system(self, request: Request) -> Response:
         async def work(fhir_request: FhirRequest) -> FhirResponse:
@@ -167,6 +173,7 @@ def fhir_routes(endpoints: FhirEndpoints) -> list[BaseRoute]:
         Route("/{type:fhirtype}/{id:fhirid}", e.interaction, methods=ALL_METHODS),
         Route("/{type:fhirtype}", e.interaction, methods=ALL_METHODS),
         Route("/metadata", e.metadata, methods=["GET", "HEAD"]),
+        Route("/openapi.json", e.openapi, methods=["GET", "HEAD"]),
         Route("/", e.system, methods=ALL_METHODS),
         Route("/_history", e.interaction, methods=["GET", "HEAD"]),
         Route("/{type:fhirtype}/_search", e.search_post, methods=["POST"]),

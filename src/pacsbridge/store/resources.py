@@ -242,5 +242,6 @@ def select_history(
     more = len(rows) > count
     rows = rows[:count]
     versions = [_from_version(row) for row in rows]
-    cursor = (rows[-1].last_updated, rows[-1].pk) if more else None
+    # _count=0 asks for the total alone: no page, so no next page either
+    cursor = (rows[-1].last_updated, rows[-1].pk) if more and rows else None
     return HistoryPage(versions, total, cursor)
