@@ -182,3 +182,34 @@ def test_a_thousand_idle_and_slow_connections_do_not_stop_the_others(store, tmp_
             trickler.join(5)
             for s in idle + slow:
                 s.close()
+
+
+def test_a_new_patient_sent_on_many_connections_at_once_is_created_once(store, tmp_path, unique):
+    """ADT and order feeds often announce a new patient at the same moment. On PostgreSQL
+    several groups commit at once (and several processes may share the database): without
+    a lock on the patient's identifier each would create its own Patient."""
+    connections, rounds = 8, 6
+    with listening(store, Settings(data_dir=tmp_path)) as port:
+        for round_number in range(rounds):
+            barrier = threading.Barrier(connections)
+            answers: list[list[str]] = []
+
+            def send(n: int, round_number: int = round_number, barrier=barrier,
+                     answers=answers) -> None:  # fmt: skip
+                frame = hl7(msh(f"P{round_number}-{n}-{unique}", "ADT^A04"),
+                            f"PID|1||N{round_number}{unique}^^^HIS||DOE^JANE")  # fmt: skip
+                with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+                    barrier.wait(10)
+                    sock.sendall(VT + frame + FS + CR)
+                    answers.append(msa(read_frame(sock)))
+
+            threads = [threading.Thread(target=send, args=(n,)) for n in range(connections)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            assert [answer[1] for answer in answers] == ["AA"] * connections, answers
+    with store.transaction("test") as transaction:
+        for round_number in range(rounds):
+            found = transaction.find_by_identifier("Patient", f"N{round_number}{unique}")
+            assert len(found) == 1, (round_number, found)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from pacsbridge.hl7v2.receive import Frame, Receiver
 from pacsbridge.store.tables import hl7_message, worklist_item
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "hl7"
@@ -283,3 +286,34 @@ def test_concurrent_senders_share_commits_and_a_bad_message_spoils_only_itself(
     stored = [httpx.get(f"{fhir_base}/Patient", params={"identifier": f"G{n}-{m}-{unique}"})
               .json()["total"] for n in range(8) for m in range(10)]  # fmt: skip
     assert stored == [0 if m % 3 == 0 else 1 for _ in range(8) for m in range(10)]
+
+
+def test_groups_that_lock_patients_in_opposite_orders_are_run_again(store, unique, monkeypatch):
+    """Two groups, patients A then B and B then A: on PostgreSQL they deadlock on the
+    patients' identifier locks, the database undoes one, and that group runs again.
+    Every message is answered AA and each patient exists once."""
+    receiver = Receiver(store, [])
+    frames = {f"{name}{n}": Frame(hl7(msh(f"D{name}{n}-{unique}", "ADT^A04"),
+                              f"PID|1||D{name}{unique}^^^HIS||DOE^{name}"), None)
+              for name in "AB" for n in (1, 2)}  # fmt: skip
+    hold = store.database.lock
+
+    def slow_lock(connection, key: str) -> None:  # both groups take their first lock first
+        hold(connection, key)
+        if f"identifier=DA{unique}" in key or f"identifier=DB{unique}" in key:
+            time.sleep(0.2)
+
+    monkeypatch.setattr(store.database, "lock", slow_lock)
+    answers: dict[str, list] = {}
+    groups = {"AB": [frames["A1"], frames["B1"]], "BA": [frames["B2"], frames["A2"]]}
+    threads = [threading.Thread(target=lambda k=k: answers.__setitem__(
+        k, receiver.receive_group(groups[k]))) for k in groups]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    codes = [msa(answer)[1] for group in answers.values() for answer in group]
+    assert codes == ["AA"] * 4, answers
+    with store.transaction("test") as transaction:
+        for name in "AB":
+            assert len(transaction.find_by_identifier("Patient", f"D{name}{unique}")) == 1

@@ -36,6 +36,7 @@ from pacsbridge.store.message_log import (
 
 log = logging.getLogger("pacsbridge.hl7v2")
 PROCESSING_IDS = frozenset({"P", "D", "T"})
+TRANSIENT_ATTEMPTS = 5
 
 
 @dataclass
@@ -81,16 +82,24 @@ class Receiver:
         failure undoes only its own writes; its AE/AR is logged in the same commit. Over
         MLLP every message is answered, even when MSH-15 says NE: a sender that does not
         want the commit ACK ignores it, and one that waits is never left hanging. If the
-        commit itself fails, nothing was stored and every frame is answered AR.
+        commit itself fails, nothing was stored and every frame is answered AR. A deadlock
+        between groups (each locks its patients in message order) undoes one group, which
+        then runs again.
         """
-        try:
-            try:  # the common case first: every message applies, no savepoints needed
-                return self._group(frames, again, isolate=False)
-            except _Isolate:  # one failed: again, each message in a savepoint of its own
-                return self._group(frames, again, isolate=True)
-        except Exception as exc:  # the commit failed: the senders must resend
-            log.exception("could not store %d HL7 message(s)", len(frames))
-            return [_refusal(f.raw, exc) for f in frames]
+        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            try:
+                try:  # the common case first: every message applies, no savepoints needed
+                    return self._group(frames, again, isolate=False)
+                except _Isolate:  # one failed: again, each message in a savepoint of its own
+                    return self._group(frames, again, isolate=True)
+            except Exception as exc:  # the commit failed: the senders must resend
+                if self.store.database.is_transient(exc) and attempt < TRANSIENT_ATTEMPTS:
+                    log.info("group of %d undone by the database (%s); running it again",
+                             len(frames), type(getattr(exc, "orig", exc)).__name__)  # fmt: skip
+                    continue
+                log.exception("could not store %d HL7 message(s)", len(frames))
+                return [_refusal(f.raw, exc) for f in frames]
+        raise AssertionError("unreachable")
 
     def _group(self, frames: list[Frame], again: bool, *, isolate: bool) -> list[bytes | None]:
         with self.store.transaction("hl7v2") as transaction:
@@ -123,6 +132,8 @@ class Receiver:
         except _Isolate:
             raise
         except Exception as exc:  # a bug must still be answered, never a dropped connection
+            if self.store.database.is_transient(exc):
+                raise  # the whole group runs again
             log.exception("could not handle an HL7 frame", extra={"peer": frame.peer})
             return _refusal(frame.raw, exc)
         if len(answers) == 1:
@@ -181,6 +192,8 @@ class Receiver:
                 return previous.decode("utf-8", "replace")
             raise
         except Exception as exc:  # every failure is answered and logged
+            if self.store.database.is_transient(exc):
+                raise  # the whole group runs again
             if not isolate:
                 raise _Isolate from exc
             code = ack_code_for(exc, enhanced=enhanced)

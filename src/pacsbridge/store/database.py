@@ -45,6 +45,12 @@ class Database:
             number -= 1 << 63  # bigint is signed
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": number})
 
+    @staticmethod
+    def is_transient(exc: BaseException) -> bool:
+        """A deadlock or serialization failure: the transaction was undone and may be run
+        again as it was (PostgreSQL SQLSTATE 40P01, 40001)."""
+        return getattr(getattr(exc, "orig", None), "sqlstate", None) in ("40P01", "40001")
+
     def reclaim_space(self) -> None:
         """Give freed pages back to the file system after large deletes.
 

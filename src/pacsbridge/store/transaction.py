@@ -267,6 +267,12 @@ class Transaction(Reader):
     def lock(self, key: str) -> None:
         self.store.database.lock(self.connection, key)
 
+    def lock_identifier(self, res_type: str, value: str) -> None:
+        """Hold off other writers that look up or create a ``res_type`` with this identifier
+        value until this transaction ends: between the lookup that finds nothing and the
+        create, a concurrent transaction (PostgreSQL) would otherwise create it too."""
+        self.lock(f"{res_type}#identifier={value[:INDEXED_STRING_LENGTH]}")
+
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A part of the transaction that an error undoes alone (SQL SAVEPOINT)."""

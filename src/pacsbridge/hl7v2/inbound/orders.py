@@ -61,6 +61,9 @@ def apply_order(
     transaction: Transaction, facts: OrderFacts, patient_id: str, sender: str, partner: Partner
 ) -> StoredResource:
     _apply_partner_rules(facts, partner)
+    key = facts.placer or facts.filler or facts.accession
+    if key:  # the same order sent twice at once must not become two
+        transaction.lock_identifier("ServiceRequest", key)
     existing = find_order(transaction, facts)
     control = facts.control.upper()
     if control == "NW" and existing is None:
