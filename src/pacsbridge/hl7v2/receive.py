@@ -159,7 +159,9 @@ class Receiver:
             return ack
         facts = _facts(message, frame.peer, charset)
         key = dedup_key(facts)
-        previous = None if again else stored_ack(transaction.connection, key)
+        # A resend is rare: the log's unique key refuses it at the end of the fast path
+        # (AlreadyReceived), and the isolated re-run looks for its stored ACK up front.
+        previous = None if again or not isolate else stored_ack(transaction.connection, key)
         if previous is not None:
             log.info("duplicate message answered with the stored ACK",
                      extra={"control_id": facts.control_id, "peer": frame.peer})  # fmt: skip

@@ -143,8 +143,7 @@ def _patient(transaction: Transaction, header: Dataset) -> dict[str, Any]:
     patient_id = str(header.get("PatientID", "")).strip() or "UNKNOWN"
     issuer = str(header.get("IssuerOfPatientID", "")).strip()
     system = f"urn:pacsbridge:id:{issuer}" if issuer else None
-    transaction.lock_identifier("Patient", patient_id)  # an ADT may be creating it now
-    found = transaction.find_by_identifier("Patient", patient_id, system)
+    found = transaction.find_or_lock_identifier("Patient", patient_id, system)
     if found:
         return {"reference": f"Patient/{found[0]}"}
     body: dict[str, Any] = {"resourceType": "Patient", "identifier": [

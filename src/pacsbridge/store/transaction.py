@@ -273,6 +273,18 @@ class Transaction(Reader):
         create, a concurrent transaction (PostgreSQL) would otherwise create it too."""
         self.lock(f"{res_type}#identifier={value[:INDEXED_STRING_LENGTH]}")
 
+    def find_or_lock_identifier(
+        self, res_type: str, value: str, system: str | None = None
+    ) -> list[str]:
+        """``find_by_identifier``; when nothing is found, the value is locked and looked up
+        once more (a new snapshot), so that the create which follows is the only one. The
+        common case, a resource that exists, costs no lock."""
+        found = self.find_by_identifier(res_type, value, system)
+        if found or not self.store.database.is_postgresql:
+            return found
+        self.lock_identifier(res_type, value)
+        return self.find_by_identifier(res_type, value, system)
+
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A part of the transaction that an error undoes alone (SQL SAVEPOINT)."""

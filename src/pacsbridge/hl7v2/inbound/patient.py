@@ -102,8 +102,7 @@ def upsert_patient(
         raise MissingField("the message has no PID segment", "PID")
     body = patient_body(pid, partner)
     key = patient_key(pid, partner)
-    transaction.lock_identifier("Patient", key.value)
-    found = transaction.find_by_identifier("Patient", key.value, key.system)
+    found = transaction.find_or_lock_identifier("Patient", key.value, key.system)
     if not found:
         return transaction.create(body)
     stored = transaction.read("Patient", found[0])
