@@ -44,3 +44,47 @@ def test_concurrent_updates_with_the_same_if_match_have_one_winner(fhir_base, un
             assert statuses.count(200) == 1, (round_number, statuses)
             assert statuses.count(412) == 5
             assert client.get(url).json()["meta"]["versionId"] == "2"
+
+
+def test_an_hl7_patient_and_a_fhir_conditional_create_of_it_make_one(
+    server, fhir_base, unique, monkeypatch
+):
+    """The ADT feed and an app create the same new patient at once: both lock the
+    identifier's value, so the app's conditional create finds the ADT's Patient. The
+    HL7 side is slowed between its lookup and its create to open the race wide."""
+    import socket
+    import threading
+    import time
+
+    from pacsbridge.store.transaction import Transaction
+    from tests.hl7v2.test_receive import CR, FS, VT, hl7, msa, msh, read_frame
+
+    value = f"R{unique}"
+    create = Transaction.create
+
+    def slow_create(self, body, *args, **kwargs):
+        if body.get("resourceType") == "Patient" and value in str(body.get("identifier")):
+            time.sleep(0.5)  # looked up, found nothing, about to create
+        return create(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(Transaction, "create", slow_create)
+    answers: list[str] = []
+
+    def by_hl7() -> None:
+        frame = hl7(msh(f"X{value}", "ADT^A04"), f"PID|1||{value}^^^HIS||DOE^JANE")
+        with socket.create_connection(("127.0.0.1", server.mllp_port), timeout=30) as sock:
+            sock.sendall(VT + frame + FS + CR)
+            answers.append(msa(read_frame(sock))[1])
+
+    adt = threading.Thread(target=by_hl7)
+    adt.start()
+    time.sleep(0.2)
+    system = "urn:pacsbridge:id:HIS"
+    body = {"resourceType": "Patient", "identifier": [{"system": system, "value": value}]}
+    app = httpx.post(f"{fhir_base}/Patient", json=body,
+                     headers={"If-None-Exist": f"identifier={value}"}, timeout=30)  # fmt: skip
+    adt.join(30)
+    assert answers == ["AA"]
+    assert app.status_code == 200, app.text  # found the ADT's patient, created none
+    found = httpx.get(f"{fhir_base}/Patient", params={"identifier": value}).json()
+    assert found["total"] == 1, found

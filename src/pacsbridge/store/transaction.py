@@ -310,6 +310,8 @@ class Transaction(Reader):
             raise BadValue(f"unknown search parameter(s) in criteria: {', '.join(request.unknown)}")
         if lock:
             self.lock(f"{res_type}?{'&'.join(sorted(f'{k}={v}' for k, v in params))}")
+            for value in sorted({v.rpartition("|")[2] for k, v in params if k == "identifier"}):
+                self.lock_identifier(res_type, value)  # as the HL7 and DICOM faces do
         pks = find_pks(self.connection, request, limit)
         return [stored.id for stored in rows.select_current_by_pks(self.connection, pks)]
 
