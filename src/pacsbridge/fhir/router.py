@@ -73,17 +73,21 @@ class FhirEndpoints:
             if request.method != "POST" or fhir_request.body is None:
                 raise BadValue("the base URL takes POST of a batch or transaction Bundle")
             return await run_in_threadpool(
-                process_bundle, self.store, fhir_request.body, fhir_request,
-                self.settings.max_bundle_entries,
+                self.store.database.retrying, process_bundle, self.store, fhir_request.body,
+                fhir_request, self.settings.max_bundle_entries,
             )  # fmt: skip
 
         return await self._answer(request, work)
 
     async def interaction(self, request: Request) -> Response:
         async def work(fhir_request: FhirRequest) -> FhirResponse:
-            return await run_in_threadpool(dispatch, StoreAccess(self.store), fhir_request)
+            return await run_in_threadpool(self._dispatch, fhir_request)
 
         return await self._answer(request, work)
+
+    def _dispatch(self, fhir_request: FhirRequest) -> FhirResponse:
+        """A deadlock with another writer undoes the whole interaction: run it again."""
+        return self.store.database.retrying(dispatch, StoreAccess(self.store), fhir_request)
 
     async def unknown(self, request: Request) -> Response:
         """Any other path: a FHIR answer (404 OperationOutcome), not a bare page."""
@@ -103,7 +107,7 @@ class FhirEndpoints:
                 raise UnsupportedMediaType("_search takes application/x-www-form-urlencoded")
             fhir_request.params += parse_qsl(body.decode("utf-8", "replace"), True)
             fhir_request.method = "GET"
-            return await run_in_threadpool(dispatch, StoreAccess(self.store), fhir_request)
+            return await run_in_threadpool(self._dispatch, fhir_request)
 
         return await self._answer(request, work, read_body=False)
 

@@ -36,7 +36,6 @@ from pacsbridge.store.message_log import (
 
 log = logging.getLogger("pacsbridge.hl7v2")
 PROCESSING_IDS = frozenset({"P", "D", "T"})
-TRANSIENT_ATTEMPTS = 5
 
 
 @dataclass
@@ -86,20 +85,17 @@ class Receiver:
         between groups (each locks its patients in message order) undoes one group, which
         then runs again.
         """
-        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
-            try:
-                try:  # the common case first: every message applies, no savepoints needed
-                    return self._group(frames, again, isolate=False)
-                except _Isolate:  # one failed: again, each message in a savepoint of its own
-                    return self._group(frames, again, isolate=True)
-            except Exception as exc:  # the commit failed: the senders must resend
-                if self.store.database.is_transient(exc) and attempt < TRANSIENT_ATTEMPTS:
-                    log.info("group of %d undone by the database (%s); running it again",
-                             len(frames), type(getattr(exc, "orig", exc)).__name__)  # fmt: skip
-                    continue
-                log.exception("could not store %d HL7 message(s)", len(frames))
-                return [_refusal(f.raw, exc) for f in frames]
-        raise AssertionError("unreachable")
+        try:
+            return self.store.database.retrying(self._apply_group, frames, again)
+        except Exception as exc:  # the commit failed: the senders must resend
+            log.exception("could not store %d HL7 message(s)", len(frames))
+            return [_refusal(f.raw, exc) for f in frames]
+
+    def _apply_group(self, frames: list[Frame], again: bool) -> list[bytes | None]:
+        try:  # the common case first: every message applies, no savepoints needed
+            return self._group(frames, again, isolate=False)
+        except _Isolate:  # one failed: again, each message in a savepoint of its own
+            return self._group(frames, again, isolate=True)
 
     def _group(self, frames: list[Frame], again: bool, *, isolate: bool) -> list[bytes | None]:
         with self.store.transaction("hl7v2") as transaction:

@@ -9,12 +9,16 @@ readers use deferred transactions that see a snapshot in WAL mode.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
+
+T = TypeVar("T")
+TRANSIENT_ATTEMPTS = 5  # deadlocks and serialization failures, each run again
 
 
 @dataclass
@@ -44,6 +48,16 @@ class Database:
             number = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
             number -= 1 << 63  # bigint is signed
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": number})
+
+    def retrying(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)``, run again when the database undid its transaction."""
+        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            try:
+                return work(*args)
+            except Exception as exc:
+                if not self.is_transient(exc) or attempt == TRANSIENT_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
     @staticmethod
     def is_transient(exc: BaseException) -> bool:
