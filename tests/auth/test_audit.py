@@ -232,3 +232,11 @@ def test_the_fhir_search_refuses_what_it_cannot_filter_by(server):
     answer = httpx.get(f"{server.url}/fhir/R4/AuditEvent", params={"policy": "x"})
     assert answer.status_code == 400
     assert "cannot be searched by 'policy'" in answer.json()["issue"][0]["diagnostics"]
+
+
+def test_control_characters_in_a_search_value_are_a_400(server):
+    """Found by schemathesis: a NUL in ``site`` was a 500 on PostgreSQL (text refuses NUL)."""
+    for name in ("site", "patient", "agent"):
+        answer = httpx.get(f"{server.url}/fhir/R4/AuditEvent", params={name: "a\x00b"})
+        assert answer.status_code == 400, (name, answer.text)
+        assert "control character" in answer.json()["issue"][0]["diagnostics"]

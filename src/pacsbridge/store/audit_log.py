@@ -22,7 +22,7 @@ from sqlalchemy.engine import Row
 from pacsbridge.errors import BadValue
 from pacsbridge.store.auth_tables import audit_event, audit_event_link
 from pacsbridge.store.database import Database
-from pacsbridge.store.search.values import date_range
+from pacsbridge.store.search.values import date_range, has_control_character
 
 MAX_COUNT = 1000
 
@@ -160,6 +160,8 @@ def _condition(name: str, value: str) -> ColumnElement[bool]:
     values = [v for v in value.split(",") if v]
     if not values:
         raise BadValue(f"{base} needs a value", base)
+    if has_control_character(value):  # PostgreSQL refuses NUL in text
+        raise BadValue(f"search parameter {base} contains a control character", base)
     return or_(*(build(v, modifier == "exact") for v in values))
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from pacsbridge.errors import BadValue, Unsupported
 from pacsbridge.store.search.params import SearchParam, SearchRegistry
+from pacsbridge.store.search.values import has_control_character
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 MODIFIERS = {
@@ -110,7 +111,6 @@ def split_values(raw: str) -> list[str]:
     return parts
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]").search
 _PREFIXED = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[0-9\-+.])")
 
 
@@ -173,7 +173,7 @@ def parse_criterion(
         return Criterion(param, "missing", (Value(raw),))
     if raw == "":
         raise BadValue(f"search parameter {name} has an empty value", name)
-    if _CONTROL(raw):
+    if has_control_character(raw):
         raise BadValue(f"search parameter {name} contains a control character", name)
     values = tuple(parse_value(param, part) for part in split_values(raw))
     if any(value.text == "" for value in values):

@@ -16,6 +16,9 @@ from decimal import Decimal, InvalidOperation, localcontext
 
 from pacsbridge.errors import BadValue
 
+#: Search values never hold these (and PostgreSQL refuses NUL in text): refused up front.
+has_control_character = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]").search
+
 #: Open ends of a Period without ``start`` or ``end`` (naive UTC, as all dates here).
 MIN_DATE = datetime.min
 MAX_DATE = datetime.max
