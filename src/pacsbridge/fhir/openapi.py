@@ -41,7 +41,7 @@ def openapi_document(base: str, registry: SearchRegistry) -> dict[str, Any]:
     paths: dict[str, Any] = {
         "/metadata": {
             "get": _operation("capabilities", "The CapabilityStatement.", "CapabilityStatement")
-        },  # fmt: skip
+        },
         "/": {"post": _system_bundle()},
         "/_history": {
             "get": _operation(
@@ -50,7 +50,7 @@ def openapi_document(base: str, registry: SearchRegistry) -> dict[str, Any]:
                 "Bundle",
                 parameters=_history_parameters(),
             )
-        },  # fmt: skip
+        },
     }
     schemas: dict[str, Any] = {"OperationOutcome": _resource_schema("OperationOutcome")}
     for provider in PROVIDERS:
@@ -72,7 +72,7 @@ def openapi_document(base: str, registry: SearchRegistry) -> dict[str, Any]:
             "schemas": schemas,
             "securitySchemes": {
                 "smart": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-            },  # fmt: skip
+            },
         },
         "security": [{}, {"smart": []}],
     }
@@ -146,7 +146,7 @@ def _operation(operation_id: str, summary: str, returns: str | None, *,
             "default": {
                 "description": "An error, as an OperationOutcome",
                 "content": {FHIR_JSON: {"schema": _OUTCOME}},
-            },  # fmt: skip
+            },
         },
     }
     if parameters:
