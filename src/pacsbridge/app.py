@@ -146,7 +146,9 @@ async def run(settings: Settings) -> None:
     await listener.start(settings.host, settings.mllp_port)
     dicom.start(settings.host, settings.dicom_port)
     sender = start_sender(settings, store, app)
-    maintenance = asyncio.create_task(maintenance_loop(store, settings.message_retention_days))
+    maintenance = asyncio.create_task(maintenance_loop(
+        store, settings.message_retention_days, audit_retention_days=settings.audit_retention_days
+    ))  # fmt: skip
     studies = asyncio.create_task(imaging_study_loop(store, settings.public_url("/dicomweb")))
     announce(settings, store)
     # What start-up made (models, tables, templates) lives as long as the process: out of

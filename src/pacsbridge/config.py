@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         description="delete logged HL7 messages (and outbound ones sent or cancelled) older "
         "than this; 0 keeps all",
     )
+    audit_retention_days: int = Field(
+        default=0,
+        ge=0,
+        description="delete audit events (accesses to patient data) recorded more than this "
+        "many days ago; 0 keeps all. Check the law that binds you first (HIPAA: 6 years)",
+    )
     partners: list[Partner] = Field(default_factory=list)
     dicom_allowed_aets: list[str] = Field(
         default_factory=list, description="calling AE titles allowed to associate; empty: all"

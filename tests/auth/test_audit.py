@@ -240,3 +240,28 @@ def test_control_characters_in_a_search_value_are_a_400(server):
         answer = httpx.get(f"{server.url}/fhir/R4/AuditEvent", params={name: "a\x00b"})
         assert answer.status_code == 400, (name, answer.text)
         assert "control character" in answer.json()["issue"][0]["diagnostics"]
+
+
+def test_retention_deletes_old_events_and_their_links(store, unique):
+    from pacsbridge.ops.maintenance import purge_audit
+    from pacsbridge.store.audit_log import AuditRecord
+
+    def at(moment: datetime, name: str) -> AuditRecord:
+        return AuditRecord(face="fhir", interaction="read", action="R", status=200, kind="user",
+                           subject=name, recorded=moment, entities=[f"Patient/{name}"],
+                           patients=[name])  # fmt: skip
+
+    long_ago = datetime(2001, 1, 1, tzinfo=UTC).replace(tzinfo=None)
+    old = [at(long_ago + timedelta(minutes=n), f"old{n}{unique}") for n in range(5)]
+    audit_log.append(store.database, [*old, at(datetime.now(UTC).replace(tzinfo=None),
+                                                f"new{unique}")])  # fmt: skip
+    assert purge_audit(store, days=365 * 20) >= 5  # the cutoff falls in 2006
+    for n in range(5):
+        assert audit_log.search(store.database, [("patient", f"old{n}{unique}")], 10)[0] == []
+    assert len(audit_log.search(store.database, [("patient", f"new{unique}")], 10)[0]) == 1
+    with store.database.reader.connect() as connection:
+        from sqlalchemy import text
+
+        left = connection.execute(text("SELECT count(*) FROM audit_event_link WHERE value LIKE "
+                                       f"'%old_{unique}%'")).scalar_one()  # fmt: skip
+    assert left == 0

@@ -3,9 +3,10 @@ ImagingStudies.
 
 Retention deletes HL7 messages past ``message_retention_days`` (0 keeps everything), the
 received ones and the outbound ones sent or cancelled (dead letters wait for an operator),
-and gives the space back. Statistics (``ANALYZE``) let SQLite and PostgreSQL pick index
-plans: without them PostgreSQL estimates one row everywhere and can choose nested loops
-that never finish on large tables. Both run at start and then every hour. Studies whose
+and gives the space back; audit events go after ``audit_retention_days`` (0: never).
+Statistics (``ANALYZE``) let SQLite and PostgreSQL pick index plans: without them
+PostgreSQL estimates one row everywhere and can choose nested loops that never finish on
+large tables. Both run at start and then every hour. Studies whose
 ImagingStudy was left stale (a crash mid-association, an association still open after
 ``settle_seconds``) are rebuilt every few seconds.
 """
@@ -16,7 +17,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from pacsbridge.store import Store, grants, outbox, signing_keys, spent_ids, users
+from pacsbridge.store import Store, audit_log, grants, outbox, signing_keys, spent_ids, users
 from pacsbridge.store.imaging_study import refresh_studies, stale_studies
 from pacsbridge.store.message_log import purge_messages
 from pacsbridge.store.resources import utc_now
@@ -39,6 +40,14 @@ def purge_once(store: Store, days: int) -> int:
     return count
 
 
+def purge_audit(store: Store, days: int) -> int:
+    """Audit events recorded more than ``days`` ago."""
+    count = audit_log.purge_older(store.database, utc_now() - timedelta(days=days))
+    if count:
+        store.database.reclaim_space()
+    return count
+
+
 def forget_spent_credentials(store: Store) -> int:
     """Expired codes, refresh tokens, revocations, old login failures and retired keys."""
     database = store.database
@@ -50,7 +59,8 @@ def forget_spent_credentials(store: Store) -> int:
     )
 
 
-async def maintenance_loop(store: Store, retention_days: int, every_seconds: float = 3600) -> None:
+async def maintenance_loop(store: Store, retention_days: int, every_seconds: float = 3600,
+                           audit_retention_days: int = 0) -> None:  # fmt: skip
     while True:
         try:
             await asyncio.to_thread(store.database.analyze)
@@ -60,6 +70,11 @@ async def maintenance_loop(store: Store, retention_days: int, every_seconds: flo
                 if count:
                     log.info("purged %d HL7 messages (in and out) older than %d days", count,
                              retention_days)  # fmt: skip
+            if audit_retention_days > 0:
+                count = await asyncio.to_thread(purge_audit, store, audit_retention_days)
+                if count:
+                    log.info("purged %d audit events older than %d days", count,
+                             audit_retention_days)  # fmt: skip
         except Exception:  # housekeeping must never stop the server
             log.exception("maintenance failed; trying again later")
         await asyncio.sleep(every_seconds)

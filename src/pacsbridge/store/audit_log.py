@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select, true
 from sqlalchemy.engine import Row
 
 from pacsbridge.errors import BadValue
@@ -129,6 +129,25 @@ def search(
     found = [_record(row) for row in rows[:count]]
     next_after = found[-1].pk if len(rows) > count and found else None
     return found, next_after
+
+
+def purge_older(database: Database, cutoff: datetime, chunk: int = 2000) -> int:
+    """Delete events recorded before ``cutoff`` with their links, a chunk per transaction
+    (the writer of new events and the other writers wait for one chunk, not for all)."""
+    purged = 0
+    while True:
+        with database.writer.begin() as connection:
+            events = connection.execute(
+                select(audit_event.c.event_id).where(audit_event.c.recorded < cutoff)
+                .order_by(audit_event.c.pk).limit(chunk)
+            ).scalars().all()  # fmt: skip
+            if events:
+                link = audit_event_link.c.event_id
+                connection.execute(delete(audit_event_link).where(link.in_(events)))
+                connection.execute(delete(audit_event).where(audit_event.c.event_id.in_(events)))
+        purged += len(events)
+        if len(events) < chunk:
+            return purged
 
 
 def count(database: Database, params: list[tuple[str, str]]) -> int:
