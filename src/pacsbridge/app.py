@@ -99,7 +99,7 @@ def build_http_app(
     ]
     gate = Middleware(
         AuthMiddleware, mode=settings.auth, keys=keys, database=store.database,
-        audiences=fhir_audiences(settings.base_url),
+        audiences=fhir_audiences(settings.base_url), audit=audit,
     )  # fmt: skip
     app = Starlette(
         routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics), gate]

@@ -7,6 +7,7 @@ hidden must answer exactly as if it did not exist.
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from typing import Any
@@ -267,3 +268,31 @@ def test_every_access_is_in_the_audit_trail(secured, mint, as_patient, two_patie
     whats = {entity["what"].get("reference") for entity in read["entity"]}
     assert f"Patient/{mine['Patient']}" in whats
     assert refused.get("entry"), "the refused read was not audited"
+
+
+def test_refusals_at_the_gate_are_in_the_audit_trail(secured, mint, unique):
+    """No token, or a bad one, on patient data: 401, and an auditor can see the attempt."""
+    assert httpx.get(f"{secured.url}/fhir/R4/Patient", params={"name": f"n{unique}"}
+                     ).status_code == 401  # fmt: skip
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert httpx.get(f"{secured.url}/dicomweb/studies", params={"PatientID": f"d{unique}"},
+                     headers=bad).status_code == 401  # fmt: skip
+    page = httpx.get(f"{secured.url}/console/patients", params={"q": f"c{unique}"})
+    assert page.status_code == 303  # a browser is sent to the login page: not an attempt
+    admin = Client(secured.url, mint("user/*.cruds", role="admin", subject="auditor"))
+    code = "https://pacsbridge.org/fhir/CodeSystem/interaction|unauthenticated"
+    deadline = time.monotonic() + 10
+    while True:
+        found = admin.get("AuditEvent", subtype=code, _count="200").json()
+        events = {base64.b64decode(entity["query"]).decode(): e["resource"]
+                  for e in found.get("entry", []) for entity in e["resource"]["entity"]
+                  if "query" in entity}  # fmt: skip
+        mine = {query: event for query, event in events.items() if unique in query}
+        if len(mine) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert sorted(mine) == [f"GET /dicomweb/studies?PatientID=d{unique}",
+                            f"GET /fhir/R4/Patient?name=n{unique}"], list(events)  # fmt: skip
+    for event in mine.values():
+        assert event["outcome"] == "4" and event["action"] == "E"
+        assert event["agent"][0]["network"]["address"] == "127.0.0.1"

@@ -63,11 +63,14 @@ class AuditTrail:
         patients: list[str],
         outcome: int,
         query: str | None = None,
+        wait: bool = True,
     ) -> None:
         """Queue the record of one request; ``outcome`` is the HTTP status answered.
 
         Returns at once unless the queue is full; then it waits up to ``put_timeout`` on
-        the caller's thread (the event loop, if called from there) for the writer.
+        the caller's thread (the event loop, if called from there) for the writer, unless
+        ``wait`` is false (refusals of anonymous callers: a flood of them must not stall
+        the server for everyone else).
         """
         if not self.enabled:
             return
@@ -84,6 +87,11 @@ class AuditTrail:
             self._queue.put_nowait(facts)
             return
         except queue.Full:
+            if not wait:
+                self.lost += 1
+                log.error("the audit queue is full: the record of a refusal was lost",
+                          extra={"audit_event": facts.__dict__})  # fmt: skip
+                return
             log.warning("the audit queue is full: a request waits for the audit writer")
         try:  # waiting a little beats losing the record of an access
             self._queue.put(facts, timeout=self.put_timeout)

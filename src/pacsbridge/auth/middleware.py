@@ -17,6 +17,7 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pacsbridge.auth.audit import AuditTrail
 from pacsbridge.auth.keys import KeyRing
 from pacsbridge.auth.principal import NOBODY, OPEN, SCOPE_KEY, NotAuthenticated, Principal
 from pacsbridge.auth.tokens import TokenVerifier, principal_from_claims
@@ -29,6 +30,9 @@ SESSION_COOKIE = "pacsbridge_session"
 PUBLIC = ("/auth/", "/healthz", "/metrics", "/fhir/R4/metadata", "/fhir/R4/openapi.json",
           "/.well-known/", "/fhir/R4/.well-known/")  # fmt: skip
 PAGES = ("/viewer", "/console")  # a browser is sent to the login page instead of a 401
+# Refusals recorded in the audit trail, by the face they were aimed at
+AUDITED = (("/fhir/", "fhir"), ("/dicomweb", "dicomweb"), ("/console", "console"),
+           ("/viewer", "console"), ("/api/", "api"))  # fmt: skip
 
 
 class AuthMiddleware:
@@ -40,10 +44,12 @@ class AuthMiddleware:
         keys: KeyRing,
         database: Database,
         audiences: Callable[[Scope], set[str]],
+        audit: AuditTrail | None = None,
     ) -> None:
         self.app, self.mode = app, mode
         self.verifier = TokenVerifier(keys, database)
         self.audiences = audiences
+        self.audit = audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,6 +63,7 @@ class AuthMiddleware:
             if _is_public(path) or scope["method"] == "OPTIONS":
                 principal = NOBODY
             else:
+                self._audit_refusal(scope)
                 await _refuse(scope, send, str(exc), "invalid_token")
                 return
         if (
@@ -65,11 +72,26 @@ class AuthMiddleware:
             and not _is_public(path)
             and scope["method"] != "OPTIONS"  # CORS preflights carry no credentials
         ):
+            self._audit_refusal(scope)
             await _refuse(scope, send, "this server requires an access token", None)
             return
         client = scope.get("client")
         scope[SCOPE_KEY] = principal.with_address(client[0] if client else None)
         await self.app(scope, receive, send)
+
+    def _audit_refusal(self, scope: Scope) -> None:
+        """A refused attempt on patient data is part of the record an auditor reads."""
+        path: str = scope["path"]
+        source = next((face for prefix, face in AUDITED if path.startswith(prefix)), None)
+        if self.audit is None or source is None or _sent_to_login(scope):
+            return
+        client = scope.get("client")
+        query = scope["query_string"].decode("latin-1")
+        self.audit.record(
+            NOBODY.with_address(client[0] if client else None), source=source,
+            interaction="unauthenticated", action="E", entities=[], patients=[], outcome=401,
+            query=f"{scope['method']} {path}" + (f"?{query}" if query else ""), wait=False,
+        )  # fmt: skip
 
     async def _principal(self, scope: Scope, token: str | None) -> Principal:
         if token is None:
@@ -109,9 +131,14 @@ def _credentials(scope: Scope) -> tuple[str | None, bool]:
     return cookie, cookie is not None
 
 
+def _sent_to_login(scope: Scope) -> bool:
+    """A browser asking for a page: redirected to the login page, not refused."""
+    return scope["path"].startswith(PAGES) and scope["method"] in ("GET", "HEAD")
+
+
 async def _refuse(scope: Scope, send: Send, text: str, error: str | None) -> None:
     path: str = scope["path"]
-    if path.startswith(PAGES) and scope["method"] in ("GET", "HEAD"):
+    if _sent_to_login(scope):
         target = path + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
         location = f"/auth/login?next={quote(target, safe='')}"
         await _send(send, 303, [(b"location", location.encode())], b"")
