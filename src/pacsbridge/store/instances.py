@@ -77,12 +77,16 @@ def store_instance(
         return StoredInstance(sop_uid, study_uid, duplicate=True)
     relative = Path("dicom") / study_uid / series_uid / f"{sop_uid}.dcm"
     size = _write_file(data_dir / relative, head, dataset)
-    with store.transaction("dicom") as transaction:
-        if known is not None:  # replace: the new copy's file is written, its row follows
-            transaction.connection.execute(
-                delete(dicom_instance).where(dicom_instance.c.sop_instance_uid == sop_uid)
-            )
-        _index(transaction, header, file_meta, relative, size)
+
+    def commit_index() -> None:  # run again if PostgreSQL undoes it (a deadlock)
+        with store.transaction("dicom") as transaction:
+            if known is not None:  # replace: the new copy's file is written, its row follows
+                transaction.connection.execute(
+                    delete(dicom_instance).where(dicom_instance.c.sop_instance_uid == sop_uid)
+                )
+            _index(transaction, header, file_meta, relative, size)
+
+    store.database.retrying(commit_index)
     return StoredInstance(sop_uid, study_uid, duplicate=False)
 
 
