@@ -144,14 +144,13 @@ def _from_version(row: Any) -> StoredResource:
 def insert_resource(
     conn: Connection, body: dict[str, Any], res_id: str, moment: datetime, method: str = "POST"
 ) -> StoredResource:
+    """The resource's current row; its history row follows (``append_version``)."""
     res_type = body["resourceType"]
     content = stamp(body, res_id, 1, moment)
     values = {"res_type": res_type, "res_id": res_id, "version_id": 1,
               "last_updated": moment, "deleted": False, "content": content}  # fmt: skip
     pk = conn.execute(_INSERT_RESOURCE, values).scalar_one()
-    stored = StoredResource(pk, res_type, res_id, 1, moment, False, content, method)
-    _append_version(conn, stored)
-    return stored
+    return StoredResource(pk, res_type, res_id, 1, moment, False, content, method)
 
 
 def replace_resource(
@@ -176,14 +175,13 @@ def replace_resource(
             f"{current.type}/{current.id} is no longer at version {guard}: it changed meanwhile",
         )
     method = "DELETE" if body is None else "PUT"
-    stored = StoredResource(
+    return StoredResource(
         current.pk, current.type, current.id, version_id, moment, body is None, content, method
     )
-    _append_version(conn, stored)
-    return stored
 
 
-def _append_version(conn: Connection, stored: StoredResource) -> None:
+def append_version(conn: Connection, stored: StoredResource) -> None:
+    """The history row of a version written by ``insert_resource`` or ``replace_resource``."""
     conn.execute(
         _INSERT_VERSION,
         {"resource_pk": stored.pk, "res_type": stored.type, "res_id": stored.id,

@@ -34,7 +34,7 @@ from pacsbridge.errors import (
 from pacsbridge.formats.fhir.validate import validate
 from pacsbridge.store import resources as rows
 from pacsbridge.store.cursor import decode_cursor, encode_cursor
-from pacsbridge.store.database import Database
+from pacsbridge.store.database import Database, one_round_trip
 from pacsbridge.store.hooks import Change, Hooks
 from pacsbridge.store.projections import PROJECTIONS
 from pacsbridge.store.search.index import clear_index, write_index
@@ -154,8 +154,7 @@ class Transaction(Reader):
         self._validate(body)
         res_id = res_id or str(uuid.uuid4())
         stored = rows.insert_resource(self.connection, body, res_id, self._tick())
-        write_index(self.connection, stored.pk, stored.resource, self.store.registry,
-                    replace=False)  # fmt: skip
+        self._write_version(stored, replace_index=False)
         self._record("create", stored, None)
         return stored
 
@@ -173,8 +172,7 @@ class Transaction(Reader):
             if if_match is not None:
                 raise VersionConflict(f"{res_type}/{res_id} does not exist (If-Match given)")
             stored = rows.insert_resource(self.connection, body, res_id, self._tick(), "PUT")
-            write_index(self.connection, stored.pk, stored.resource, self.store.registry,
-                        replace=False)  # fmt: skip
+            self._write_version(stored, replace_index=False)
             self._record("create", stored, None)
             return stored, True
         if if_match is not None and if_match != current.version_id:
@@ -184,8 +182,7 @@ class Transaction(Reader):
         stored = rows.replace_resource(
             self.connection, current, body, self._tick(), expected_version=if_match
         )
-        write_index(self.connection, stored.pk, stored.resource, self.store.registry,
-                    replace=True)  # fmt: skip
+        self._write_version(stored, replace_index=True)
         previous = None if current.deleted else current.resource
         self._record("create" if current.deleted else "update", stored, previous)
         return stored, current.deleted
@@ -202,7 +199,7 @@ class Transaction(Reader):
                 f"{res_type}/{res_id} is at version {current.version_id}, not {if_match}"
             )
         stored = rows.replace_resource(self.connection, current, None, self._tick())
-        clear_index(self.connection, stored.pk)
+        self._write_version(stored, replace_index=True)
         self._record("delete", stored, current.resource)
         return stored
 
@@ -300,6 +297,17 @@ class Transaction(Reader):
         nested.commit()
 
     # --- internals ---
+
+    def _write_version(self, stored: rows.StoredResource, *, replace_index: bool) -> None:
+        """A written version's history row and search index rows (none once deleted): no
+        answer is read, so on PostgreSQL they leave in one round trip instead of up to 12."""
+        with one_round_trip(self.connection):
+            rows.append_version(self.connection, stored)
+            if stored.deleted:
+                clear_index(self.connection, stored.pk)
+            else:
+                write_index(self.connection, stored.pk, stored.resource, self.store.registry,
+                            replace=replace_index)  # fmt: skip
 
     def _matches(self, res_type: str, criteria: str, *, lock: bool, limit: int = 2) -> list[str]:
         params = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)

@@ -6,7 +6,6 @@ Only current, non-deleted versions are indexed.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert
@@ -67,20 +66,10 @@ def write_index(
     replace: bool,
 ) -> None:
     """Index ``body`` under ``pk``; ``replace`` first removes the previous version's rows."""
+    if replace:
+        clear_index(conn, pk)
     res_type = body["resourceType"]
     rows = extract(body, registry.for_resource(res_type))
-    with _one_round_trip(conn):
-        if replace:
-            clear_index(conn, pk)
-        for kind, values in _rows(pk, res_type, rows).items():
-            if values:
-                conn.execute(_INSERT[kind], values)
-
-
-def _one_round_trip(conn: Connection) -> AbstractContextManager[Any]:
-    """On PostgreSQL, a pipeline: these statements need no answer, so they all go to the
-    server at once (psycopg rides an open pipeline) instead of one round trip each (up to
-    11 for an update). An error still raises, at the end of the block."""
-    if conn.dialect.name != "postgresql":
-        return nullcontext()
-    return conn.connection.driver_connection.pipeline()
+    for kind, values in _rows(pk, res_type, rows).items():
+        if values:
+            conn.execute(_INSERT[kind], values)
