@@ -79,9 +79,12 @@ def test_schemathesis_finds_no_server_error(secured_alone: RunningServer, who: s
                              headers={"Authorization": f"Bearer {admin}"})  # fmt: skip
         assert created.status_code == 201
         token = token_for(server, "patient/*.cruds", patient=created.json()["id"])
-    # the coverage phase (boundary values of every parameter) is the long part: once per
-    # database; the patient's run fuzzes
-    phases, examples = ("coverage,fuzzing", "3") if who == "administrator" else ("fuzzing", "8")
+    # The coverage phase (boundary values of every parameter, NUL bytes among them) takes
+    # ~50 s: the administrator's run on PostgreSQL has it, whose text refuses NUL; the
+    # others fuzz. bench/fuzz_fhir.py runs every phase on both databases.
+    postgres = secured_alone.settings.database_url.startswith("postgresql")
+    phases, examples = ("coverage,fuzzing", "3") if who == "administrator" and postgres else (
+        "fuzzing", "8")  # fmt: skip
     run = subprocess.run(
         [str(SCHEMATHESIS), "run", f"{server.url}/fhir/R4/openapi.json",
          "--checks", "not_a_server_error", "--max-examples", examples, "--workers", "2",
