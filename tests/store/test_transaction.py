@@ -74,3 +74,29 @@ def test_update_checks_the_expected_version(store: Store):
     with store.reader() as reader:
         assert reader.read("Patient", created.id).version_id == 2
         assert reader.vread("Patient", created.id, 1).resource["meta"]["versionId"] == "1"
+
+
+def test_a_failing_row_of_the_written_version_undoes_the_whole_write(store: Store, unique: str,
+                                                                   monkeypatch):  # fmt: skip
+    """The history and index rows leave together (one pipeline on PostgreSQL), unread: a
+    refused row must still fail the write, and leave nothing of it behind."""
+    from pacsbridge.store import resources as rows
+    from pacsbridge.store.search import index
+
+    real = index._rows
+
+    def broken(pk, res_type, extracted):
+        found = real(pk, res_type, extracted)
+        found["token"] = [{**found["token"][0], "code": None}]  # NOT NULL in the table
+        return found
+
+    monkeypatch.setattr(index, "_rows", broken)
+    body = {"resourceType": "Patient", "identifier": [{"system": "urn:t", "value": unique}]}
+    with pytest.raises(Exception, match="(?i)null"), store.transaction() as transaction:
+        transaction.create(body, res_id=f"x{unique}")
+    monkeypatch.undo()
+    with store.transaction() as transaction:
+        assert rows.select_current(transaction.connection, "Patient", f"x{unique}") is None
+        transaction.create(body, res_id=f"y{unique}")  # the store goes on
+    with store.transaction() as transaction:
+        assert transaction.find_by_identifier("Patient", unique) == [f"y{unique}"]
