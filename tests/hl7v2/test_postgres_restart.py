@@ -1,0 +1,120 @@
+"""PostgreSQL restarted under MLLP load: messages are refused or held, never ACKed and lost.
+
+The suite's other databases live on the machine's PostgreSQL, so this test runs a private
+cluster of its own (initdb in a temporary folder, its own port) and restarts that one
+twice while eight HIS-like senders resend every message until it is AA. Afterwards each
+acknowledged order exists exactly once, as a ServiceRequest and as a worklist row. The
+long version, against the machine's cluster, is ``python bench/crash_postgres.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import free_port
+from tests.hl7v2 import test_crash_under_load as load
+from tests.processes import serving
+
+RESTARTS = 2
+PER_SENDER = 25
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+class PrivateCluster:
+    """A PostgreSQL cluster of this test's own, run as the ``postgres`` user when root."""
+
+    def __init__(self, bin_dir: Path, folder: Path) -> None:
+        self.bin, self.data, self.port = bin_dir, folder / "data", free_port()
+        self.socket_dir = folder
+        as_postgres = os.geteuid() == 0
+        self.prefix = ["runuser", "-u", "postgres", "--"] if as_postgres else []
+        if as_postgres:
+            shutil.chown(folder, "postgres")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l",
+                  str(self.socket_dir / "log"), "start")  # fmt: skip
+
+    def restart(self) -> float:
+        started = time.monotonic()
+        # -l: the new server must not inherit (and hold open) the pipes of this call
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-l",
+                  str(self.socket_dir / "log"), "restart")  # fmt: skip
+        return time.monotonic() - started
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)
+
+    def _run(self, program: str, *args: str, check: bool = True) -> None:
+        subprocess.run([*self.prefix, str(self.bin / program), *args], check=check,
+                       capture_output=True, timeout=120)  # fmt: skip
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivateCluster]:
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL's server programs (initdb, pg_ctl) are not installed")
+    with tempfile.TemporaryDirectory(prefix="pb-pg-") as folder:
+        cluster = PrivateCluster(bin_dir, Path(folder))
+        cluster.start()
+        try:
+            yield cluster
+        finally:
+            cluster.stop()
+
+
+def test_acked_messages_survive_postgres_restarts_exactly_once(private_postgres, tmp_path,
+                                                               unique, monkeypatch):  # fmt: skip
+    monkeypatch.setattr(load, "PER_SENDER", PER_SENDER)
+    acked: list[str] = []
+    http, mllp = free_port(), free_port()
+    with serving(private_postgres.url, tmp_path / "data", http, mllp_port=mllp):
+        give_up = time.monotonic() + 180
+        senders = [threading.Thread(target=load.send_until_acked, daemon=True,
+                                    args=(mllp, load.orders_of(n, unique), acked, give_up))
+                   for n in range(load.SENDERS)]  # fmt: skip
+        for thread in senders:
+            thread.start()
+        during = []
+        for _ in range(RESTARTS):
+            time.sleep(random.uniform(0.3, 1.0))
+            during.append(len(acked))
+            private_postgres.restart()
+        for thread in senders:
+            thread.join(max(1.0, give_up - time.monotonic()))
+        total = load.SENDERS * PER_SENDER
+        assert all(0 < count < total for count in during), during  # restarts came under load
+        assert len(acked) == total, f"{len(acked)} of {total} acknowledged"
+        base = f"http://127.0.0.1:{http}/fhir/R4"
+        missing = [a for a in acked if httpx.get(f"{base}/ServiceRequest", params={
+            "identifier": a, "_summary": "count"}).json().get("total") != 1]  # fmt: skip
+    assert missing == []
+    engine = create_engine(private_postgres.url)
+    with engine.connect() as connection:
+        counted = text("SELECT accession, COUNT(*) FROM worklist_item GROUP BY accession")
+        rows = dict(connection.execute(counted).all())
+    engine.dispose()
+    assert [a for a in acked if rows.get(a) != 1] == []
