@@ -1,9 +1,10 @@
 """PostgreSQL restarted under MLLP load: messages are refused or held, never ACKed and lost.
 
 The long version of tests/hl7v2/test_postgres_restart.py (which restarts a private cluster
-of its own in CI). This one restarts the machine's cluster: run it on its own. Eight HIS-like senders (tests/hl7v2/test_crash_under_load.py) resend every message until
-it is AA while ``pg_ctlcluster … restart`` runs ``--restarts`` times; then every order that
-was acknowledged must exist exactly once as a ServiceRequest and as a worklist row.
+of its own in CI). This one restarts the machine's cluster: run it on its own. Eight
+HIS-like senders (tests/hl7v2/test_crash_under_load.py) resend every message until it is
+AA while ``pg_ctlcluster … restart`` runs ``--restarts`` times; then every order that was
+acknowledged must exist exactly once as a ServiceRequest and as a worklist row.
 
     python bench/crash_postgres.py [--restarts 3] [--per-sender 250]
 """

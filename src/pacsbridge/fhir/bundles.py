@@ -107,8 +107,8 @@ def _entry_request(entry: Any, n: int, outer: FhirRequest) -> FhirRequest:
 
 
 def _batch_entry(store: Store, request: FhirRequest) -> FhirResponse:
-    try:
-        return dispatch(StoreAccess(store), request)
+    try:  # each entry commits alone, so each is the one run again after a deadlock
+        return store.database.retrying(dispatch, StoreAccess(store), request)
     except Exception as exc:  # each batch entry fails alone (R4 3.1.0.11.1)
         status, outcome = outcome_for(exc)
         return FhirResponse(status, body=outcome)

@@ -72,6 +72,7 @@ class FhirEndpoints:
         async def work(fhir_request: FhirRequest) -> FhirResponse:
             if request.method != "POST" or fhir_request.body is None:
                 raise BadValue("the base URL takes POST of a batch or transaction Bundle")
+            # a transaction runs again whole; a batch's entries do so one by one, within
             return await run_in_threadpool(
                 self.store.database.retrying, process_bundle, self.store, fhir_request.body,
                 fhir_request, self.settings.max_bundle_entries,
