@@ -31,9 +31,9 @@ from pacsbridge.fhir.providers import BY_TYPE
 from pacsbridge.fhir.searchset import history_bundle, searchset_bundle
 from pacsbridge.fhir.summary import shape
 from pacsbridge.store import Store, Transaction
+from pacsbridge.store.reader import Reader
 from pacsbridge.store.resources import StoredResource
 from pacsbridge.store.search.values import date_range
-from pacsbridge.store.transaction import Reader
 
 
 @dataclass

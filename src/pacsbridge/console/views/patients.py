@@ -21,7 +21,7 @@ from pacsbridge.console.studies import find_study, series_of
 from pacsbridge.errors import UnknownKey
 from pacsbridge.outbox.messages import report_text
 from pacsbridge.store import Store
-from pacsbridge.store.transaction import Reader
+from pacsbridge.store.reader import Reader
 
 SEARCH_LIMIT = "50"
 
