@@ -37,21 +37,14 @@ def safe_next(target: str | None) -> str:
 
 
 def session_grantee(user: User) -> Grantee:
-    if user.role == "patient":
-        return Grantee(
-            subject=user.username,
-            client_id=CONSOLE_CLIENT_ID,
-            scope="patient/*.rs",
-            kind="user",
-            patient=user.patient_id,
-            fhir_user=user.fhir_user_reference,
-            role=user.role,
-        )
+    """A patient reads their own compartment; staff and administrators work on everything."""
+    is_patient = user.role == "patient"
     return Grantee(
         subject=user.username,
         client_id=CONSOLE_CLIENT_ID,
-        scope="user/*.cruds",
+        scope="patient/*.rs" if is_patient else "user/*.cruds",
         kind="user",
+        patient=user.patient_id if is_patient else None,
         fhir_user=user.fhir_user_reference,
         role=user.role,
     )
