@@ -17,23 +17,16 @@ from pacsbridge.app import build_store
 from pacsbridge.config import Settings
 from tests.auth.conftest import mint, secured  # noqa: F401 - the required-mode server, tokens
 from tests.conftest import TEST_PARTNER, RunningServer, free_port
+from tests.outbox import conftest as outbox_fixtures
 from tests.outbox.conftest import destination
 from tests.outbox.his import HisSimulator
-from tests.viewer.test_ohif import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _needs
+from tests.viewer import test_ohif
+from tests.viewer.test_ohif import ARTIFACTS
 
 SHOTS = ARTIFACTS / "console"
+browser = test_ohif.browser  # Chromium for one test, as the viewer's tests have it
+his = outbox_fixtures.his  # the HIS simulator of the outbound tests
 TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
-
-
-@pytest.fixture
-def browser():
-    """Chromium for one test (Playwright's sync API holds an event loop while open)."""
-    _needs(CHROMIUM, Path(CHROMIUM).is_file())
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -83,13 +76,6 @@ def console(server) -> Iterator[httpx.Client]:
     """An HTTP client keeping cookies, as one browser does, on the open-mode server."""
     with httpx.Client(base_url=server.url, timeout=30) as client:
         yield client
-
-
-@pytest.fixture(scope="module")
-def his() -> Iterator[HisSimulator]:
-    simulator = HisSimulator().start()
-    yield simulator
-    simulator.stop()
 
 
 @pytest.fixture(scope="module")
