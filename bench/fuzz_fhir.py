@@ -35,27 +35,9 @@ from tests.conftest import (  # noqa: E402
     _postgres_database,
     free_port,
 )
+from tests.processes import serving  # noqa: E402
 
 SCHEMATHESIS = Path(sys.executable).parent / "st"
-
-
-def serve(database_url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "pacsbridge", "serve", "--data-dir", str(data_dir),
-               "--database-url", database_url, "--host", "127.0.0.1", "--auth", "required",
-               "--http-port", str(port), "--mllp-port", str(free_port()),
-               "--dicom-port", str(free_port()), "--log-level", "error"]  # fmt: skip
-    log = open(data_dir.parent / "server.log", "ab")  # noqa: SIM115 - the server's own stderr
-    process = subprocess.Popen(command, stderr=log, stdout=log)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("the server did not start; see server.log")
-        time.sleep(0.2)
 
 
 def token(database_url: str, base: str, scope: str, patient: str | None = None) -> str:
@@ -102,25 +84,23 @@ def one_database(kind: str, examples: int, seed: int) -> list[tuple[str, bool, s
             url = _postgres_database(name)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        (work / "data").mkdir()
-        server = serve(url, work / "data", port)
         results = []
         try:
-            admin = token(url, base, "system/*.cruds")
-            created = httpx.post(
-                f"{base}/fhir/R4/Patient", headers={"Authorization": f"Bearer {admin}"},
-                json={"resourceType": "Patient", "name": [{"family": "Fuzz"}]},
-            )  # fmt: skip
-            patient = token(url, base, "patient/*.cruds", created.json()["id"])
-            for who, bearer in (("administrator", admin), ("patient", patient)):
-                ok, line = fuzz(base, bearer, examples, seed, work)
-                print(f"{kind}, {who}: {line}", flush=True)
-                results.append((who, ok, line))
-            if server.poll() is not None:
-                results.append(("server", False, "the server process died"))
+            with serving(url, work / "data", port, options=("--auth", "required"),
+                         log=work / "server.log") as server:  # fmt: skip
+                admin = token(url, base, "system/*.cruds")
+                created = httpx.post(
+                    f"{base}/fhir/R4/Patient", headers={"Authorization": f"Bearer {admin}"},
+                    json={"resourceType": "Patient", "name": [{"family": "Fuzz"}]},
+                )  # fmt: skip
+                patient = token(url, base, "patient/*.cruds", created.json()["id"])
+                for who, bearer in (("administrator", admin), ("patient", patient)):
+                    ok, line = fuzz(base, bearer, examples, seed, work)
+                    print(f"{kind}, {who}: {line}", flush=True)
+                    results.append((who, ok, line))
+                if server.poll() is not None:
+                    results.append(("server", False, "the server process died"))
         finally:
-            server.kill()
-            server.wait()
             if name:
                 _drop_postgres_database(name)
         return results
