@@ -21,9 +21,6 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
-from sqlalchemy import create_engine, text
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import _drop_postgres_database, _postgres_database, free_port  # noqa: E402
@@ -71,14 +68,7 @@ def main() -> int:
                 total = load.SENDERS * args.per_sender
                 print(f"{len(acked)} of {total} acknowledged in the end")
                 base = f"http://127.0.0.1:{http}/fhir/R4"
-                missing = [a for a in acked if httpx.get(f"{base}/ServiceRequest", params={
-                    "identifier": a, "_summary": "count"}).json().get("total") != 1]  # fmt: skip
-        engine = create_engine(url)
-        with engine.connect() as connection:
-            counted = text("SELECT accession, COUNT(*) FROM worklist_item GROUP BY accession")
-            rows = dict(connection.execute(counted).all())
-        engine.dispose()
-        wrong_rows = [a for a in acked if rows.get(a) != 1]
+                missing, wrong_rows = load.not_stored_once(base, url, acked)
         print(f"acknowledged but not stored exactly once: {len(missing)} ServiceRequests, "
               f"{len(wrong_rows)} worklist rows")  # fmt: skip
         return 0 if len(acked) == total and not missing and not wrong_rows else 1
