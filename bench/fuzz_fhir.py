@@ -28,13 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pacsbridge.auth.keys import KeyRing  # noqa: E402
-from pacsbridge.auth.tokens import Grantee, issue_access_token  # noqa: E402
 from pacsbridge.store.database import open_database  # noqa: E402
 from tests.conftest import (  # noqa: E402
     _drop_postgres_database,
     _postgres_database,
     free_port,
 )
+from tests.fhir.test_openapi import fuzzer_token  # noqa: E402
 from tests.processes import serving  # noqa: E402
 
 SCHEMATHESIS = Path(sys.executable).parent / "st"
@@ -43,11 +43,7 @@ SCHEMATHESIS = Path(sys.executable).parent / "st"
 def token(database_url: str, base: str, scope: str, patient: str | None = None) -> str:
     database = open_database(database_url, pool_size=1)
     try:
-        grantee = Grantee(subject="fuzzer", client_id="schemathesis", scope=scope,
-                          kind="user" if patient else "system", patient=patient)  # fmt: skip
-        signed, _ = issue_access_token(KeyRing(database), grantee, issuer=f"{base}/auth",
-                                       audience=f"{base}/fhir/R4", lifetime=6 * 3600)  # fmt: skip
-        return signed
+        return fuzzer_token(KeyRing(database), base, scope, patient=patient, lifetime=6 * 3600)
     finally:
         database.dispose()
 

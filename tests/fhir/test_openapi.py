@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from pacsbridge.app import build_store
+from pacsbridge.auth.keys import KeyRing
 from pacsbridge.auth.tokens import Grantee, issue_access_token
 from pacsbridge.config import Settings
 from pacsbridge.fhir.providers import PROVIDERS
@@ -40,10 +41,17 @@ def secured_alone(fresh_database_url: str, tmp_path: Path) -> Iterator[RunningSe
 
 
 def token_for(server: RunningServer, scope: str, *, patient: str | None = None) -> str:
+    return fuzzer_token(server.app.state.keys, server.url, scope, patient=patient)
+
+
+def fuzzer_token(keys: KeyRing, base: str, scope: str, *, patient: str | None = None,
+                 lifetime: int = 900) -> str:  # fmt: skip
+    """A token for schemathesis, signed as the server at ``base`` would sign it: a system
+    token, or a patient's when ``patient`` is given (also for bench/fuzz_fhir.py)."""
     grantee = Grantee(subject="fuzzer", client_id="schemathesis", scope=scope,
                       kind="user" if patient else "system", patient=patient)  # fmt: skip
-    token, _ = issue_access_token(server.app.state.keys, grantee, issuer=f"{server.url}/auth",
-                                  audience=f"{server.url}/fhir/R4", lifetime=900)  # fmt: skip
+    token, _ = issue_access_token(keys, grantee, issuer=f"{base}/auth",
+                                  audience=f"{base}/fhir/R4", lifetime=lifetime)  # fmt: skip
     return token
 
 
