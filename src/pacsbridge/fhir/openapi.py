@@ -176,7 +176,7 @@ def _headers(interaction: str) -> list[dict[str, Any]]:
 
 def _history_parameters() -> list[dict[str, Any]]:
     return [
-        {"name": "_count", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "_count", "in": "query", "schema": _RESULT_PARAMETERS["_count"]},
         {"name": "_since", "in": "query", "schema": {"type": "string"}},
         {"name": "_at", "in": "query", "schema": {"type": "string"}},
     ]
