@@ -128,6 +128,31 @@ def test_the_replace_policy_keeps_the_second_copy(store, tmp_path):
         listener.stop()
     kept = list((tmp_path / "dicom").rglob("*.dcm"))
     assert len(kept) == 1 and dcmread(kept[0]).SeriesDescription == "second copy"
+    assert not list((tmp_path / "dicom").rglob("*.part"))
+
+
+def test_the_default_policy_keeps_the_first_copy_and_leaves_no_temporary_file(store, tmp_path):
+    from pydicom import dcmread
+
+    from tests.dicom.test_storage import fresh_ct
+
+    listener = DicomListener(store, Settings(data_dir=tmp_path))
+    port = free_port()
+    listener.start("127.0.0.1", port)
+    try:
+        ds = dcmread(fresh_ct(tmp_path, "KEEPFIRST"))
+        ae = AE(ae_title="MODALITY")
+        ae.add_requested_context(CTImageStorage)
+        assoc = ae.associate("127.0.0.1", port, ae_title="PACSBRIDGE")
+        assert assoc.send_c_store(ds).Status == 0
+        ds.SeriesDescription = "second copy"
+        assert assoc.send_c_store(ds).Status == 0  # a duplicate is a success
+        assoc.release()
+    finally:
+        listener.stop()
+    kept = list((tmp_path / "dicom").rglob("*.dcm"))
+    assert len(kept) == 1 and "SeriesDescription" not in dcmread(kept[0])
+    assert not list((tmp_path / "dicom").rglob("*.part"))
 
 
 def test_idle_connections_leave_dicom_and_http_answering(store, tmp_path):

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -20,16 +22,18 @@ from typing import Any
 import orjson
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.filewriter import write_file_meta_info
 from sqlalchemy import delete, insert, select, update
 
 from pacsbridge.errors import BadValue
+from pacsbridge.formats.dicom.header import read_header_json
 from pacsbridge.formats.dicom.json import BASE_PLACEHOLDER, dataset_to_json, fill_bulk_uris
+from pacsbridge.formats.dicom.part10 import file_head
 from pacsbridge.store.resources import utc_now
 from pacsbridge.store.tables import dicom_instance, dicom_series, dicom_study
 from pacsbridge.store.transaction import Store, Transaction
 
 _UID = re.compile(r"[0-9]+(\.[0-9]+)*")  # PS3.5 9.1, at most 64 characters checked below
+STUDY_TOUCH = timedelta(seconds=5)  # how stale a receiving study's updated_at may get
 BULK_THRESHOLD = 1024  # bytes: larger binary values are left out of the stored metadata
 
 
@@ -57,10 +61,13 @@ def store_instance(
 
     An instance received again keeps the first copy, or with ``replace`` takes the new one.
     """
-    head = _file_head(file_meta)
-    header = _header(head, dataset)
+    head = file_head(file_meta)
+    metadata = read_header_json(dataset, str(file_meta.TransferSyntaxUID), BULK_THRESHOLD)
+    if metadata is None:  # what the fast reader declines, pydicom reads
+        metadata = dataset_to_json(_header(head, dataset), BULK_THRESHOLD, lambda element: "")
+    header = Header(metadata)
     sop_uid = str(file_meta.MediaStorageSOPInstanceUID)
-    study_uid, series_uid = str(header.StudyInstanceUID), str(header.SeriesInstanceUID)
+    study_uid, series_uid = header["0020000D"], header["0020000E"]
     for name, uid in (("SOPInstanceUID", sop_uid), ("StudyInstanceUID", study_uid),
                       ("SeriesInstanceUID", series_uid)):  # fmt: skip
         if len(uid) > 64 or not _UID.fullmatch(
@@ -69,33 +76,30 @@ def store_instance(
             raise BadValue(f"{name} {uid[:80]!r} is not a valid UID", name)
     if expected_study is not None and study_uid != expected_study:
         raise OtherStudy(f"instance {sop_uid} belongs to study {study_uid}")
-    with store.reader() as reader:
-        known = reader.connection.execute(
-            select(dicom_instance.c.study_uid).where(dicom_instance.c.sop_instance_uid == sop_uid)
-        ).first()
-    if known is not None and not replace:  # keep the first copy (the default policy)
-        return StoredInstance(sop_uid, study_uid, duplicate=True)
     relative = Path("dicom") / study_uid / series_uid / f"{sop_uid}.dcm"
-    size = _write_file(data_dir / relative, head, dataset)
+    temporary, size = _write_temporary(data_dir / relative, head, dataset)
 
-    def commit_index() -> None:  # run again if PostgreSQL undoes it (a deadlock)
+    def commit_index() -> bool:  # run again if PostgreSQL undoes it (a deadlock)
         with store.transaction("dicom") as transaction:
-            if known is not None:  # replace: the new copy's file is written, its row follows
+            known = transaction.connection.execute(
+                select(dicom_instance.c.study_uid)
+                .where(dicom_instance.c.sop_instance_uid == sop_uid)
+            ).first()  # fmt: skip
+            if known is not None and not replace:  # keep the first copy (the default)
+                return False
+            if known is not None:
                 transaction.connection.execute(
                     delete(dicom_instance).where(dicom_instance.c.sop_instance_uid == sop_uid)
                 )
             _index(transaction, header, file_meta, relative, size)
+            _put_in_place(temporary, data_dir / relative)  # named before the row commits
+        return True
 
-    store.database.retrying(commit_index)
-    return StoredInstance(sop_uid, study_uid, duplicate=False)
-
-
-def _file_head(file_meta: FileMetaDataset) -> bytes:
-    """Preamble, ``DICM`` and the encoded file meta: what precedes the dataset in the file."""
-    buffer = BytesIO()
-    buffer.write(b"\0" * 128 + b"DICM")
-    write_file_meta_info(buffer, file_meta, enforce_standard=True)
-    return buffer.getvalue()
+    try:
+        indexed = store.database.retrying(commit_index)
+    finally:
+        temporary.unlink(missing_ok=True)  # a duplicate's copy, or a failed commit's
+    return StoredInstance(sop_uid, study_uid, duplicate=not indexed)
 
 
 def _header(head: bytes, dataset: bytes) -> Dataset:
@@ -103,23 +107,50 @@ def _header(head: bytes, dataset: bytes) -> Dataset:
     return dcmread(BytesIO(head + dataset), stop_before_pixels=True, force=True)
 
 
-def _write_file(path: Path, head: bytes, dataset: bytes) -> int:
-    """Part 10 file: preamble, meta, then the dataset bytes unchanged; fsynced, and its
-    directory too, before the index row that names it is committed."""
-    new_folders = not path.parent.exists()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".part")
-    with open(temporary, "wb") as handle:
-        handle.write(head)
-        handle.write(dataset)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    _fsync_directory(path.parent)  # the new name survives a power loss too
-    if new_folders:  # dicom/<study>/<series>: their names too
+class Header:
+    """The index's fields from the instance's DICOM JSON: ``header["0020000D"]``."""
+
+    def __init__(self, metadata: dict[str, Any]) -> None:
+        self.metadata = metadata
+
+    def __getitem__(self, key: str) -> str:
+        """The value as DICOM text (multiple values joined by backslashes), "" if absent."""
+        values = (self.metadata.get(key) or {}).get("Value") or []
+        return "\\".join(_text(value) for value in values)
+
+    def get(self, key: str) -> str | None:
+        return self[key] or None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):  # a person name's component groups
+        groups = [value.get(k, "") for k in ("Alphabetic", "Ideographic", "Phonetic")]
+        return "=".join(groups).rstrip("=")
+    return str(value)
+
+
+def _write_temporary(path: Path, head: bytes, dataset: bytes) -> tuple[Path, int]:
+    """Part 10 file beside its final name: preamble, meta, then the dataset bytes
+    unchanged; fsynced. Its own name, so that two senders of one instance never mix."""
+    if not path.parent.exists():  # dicom/<study>/<series>: new names survive a power loss
+        path.parent.mkdir(parents=True, exist_ok=True)
         _fsync_directory(path.parent.parent)
         _fsync_directory(path.parent.parent.parent)
-    return len(head) + len(dataset)
+    temporary = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.part")
+    with open(temporary, "xb") as file:
+        file.write(head)
+        file.write(dataset)
+        file.flush()
+        os.fsync(file.fileno())
+    return temporary, len(head) + len(dataset)
+
+
+def _put_in_place(temporary: Path, path: Path) -> None:
+    """The final name, fsynced with its folders, before the index row that names it
+    commits. Run again after a retried commit, it finds the file already there."""
+    if temporary.exists():
+        os.replace(temporary, path)
+    _fsync_directory(path.parent)
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -130,46 +161,52 @@ def _fsync_directory(directory: Path) -> None:
         os.close(handle)
 
 
-def _index(transaction: Transaction, header: Dataset, file_meta: FileMetaDataset,
+def _index(transaction: Transaction, header: Header, file_meta: FileMetaDataset,
            relative: Path, size: int) -> None:  # fmt: skip
     connection = transaction.connection
-    study_uid, series_uid = str(header.StudyInstanceUID), str(header.SeriesInstanceUID)
+    study_uid, series_uid = header["0020000D"], header["0020000E"]
     now = utc_now()
     study_row = {
-        "patient_id": str(header.get("PatientID", "")) or None,
-        "patient_name": str(header.get("PatientName", "")) or None,
-        "study_date": str(header.get("StudyDate", "")) or None,
-        "accession": str(header.get("AccessionNumber", "")) or None,
+        "patient_id": header.get("00100020"),
+        "patient_name": header.get("00100010"),
+        "study_date": header.get("00080020"),
+        "accession": header.get("00080050"),
         "updated_at": now,
     }
-    exists = connection.execute(
-        select(dicom_study.c.modalities).where(dicom_study.c.study_uid == study_uid)
-    ).first()
-    modality = str(header.get("Modality", "")) or None
-    if exists is None:
+    current = connection.execute(
+        select(dicom_study.c.modalities, dicom_study.c.fhir_stale, dicom_study.c.updated_at)
+        .where(dicom_study.c.study_uid == study_uid)
+    ).first()  # fmt: skip
+    modality = header.get("00080060")
+    if current is None:
         connection.execute(insert(dicom_study).values(
             study_uid=study_uid, modalities=modality, fhir_stale=True, **study_row))  # fmt: skip
     else:
-        modalities = set(filter(None, (exists.modalities or "").split("\\"))) | {modality or ""}
-        connection.execute(update(dicom_study).where(dicom_study.c.study_uid == study_uid).values(
-            modalities="\\".join(sorted(m for m in modalities if m)) or None,
-            fhir_stale=True, updated_at=now))  # fmt: skip
+        modalities = set(filter(None, (current.modalities or "").split("\\"))) | {modality or ""}
+        joined = "\\".join(sorted(m for m in modalities if m)) or None
+        # Once per instance would be one more statement each; the maintenance loop only
+        # needs to know the study is stale and still receiving (updated_at, coarsely).
+        if (joined != current.modalities or not current.fhir_stale
+                or now - current.updated_at > STUDY_TOUCH):  # fmt: skip
+            connection.execute(
+                update(dicom_study).where(dicom_study.c.study_uid == study_uid)
+                .values(modalities=joined, fhir_stale=True, updated_at=now)
+            )  # fmt: skip
     if connection.execute(select(dicom_series.c.series_uid).where(
             dicom_series.c.series_uid == series_uid)).first() is None:  # fmt: skip
         connection.execute(insert(dicom_series).values(
             series_uid=series_uid, study_uid=study_uid, modality=modality,
-            series_number=_int(header.get("SeriesNumber")),
-            description=str(header.get("SeriesDescription", ""))[:64] or None))  # fmt: skip
-    metadata = dataset_to_json(header, BULK_THRESHOLD, lambda element: "")
+            series_number=_int(header.get("00200011")),
+            description=header["0008103E"][:64] or None))  # fmt: skip
     sop_uid = str(file_meta.MediaStorageSOPInstanceUID)
-    fill_bulk_uris(metadata, f"{BASE_PLACEHOLDER}/studies/{study_uid}/series/{series_uid}"
-                             f"/instances/{sop_uid}/bulkdata")  # fmt: skip
+    fill_bulk_uris(header.metadata, f"{BASE_PLACEHOLDER}/studies/{study_uid}/series/{series_uid}"
+                                    f"/instances/{sop_uid}/bulkdata")  # fmt: skip
     connection.execute(insert(dicom_instance).values(
-        sop_instance_uid=str(file_meta.MediaStorageSOPInstanceUID), series_uid=series_uid,
+        sop_instance_uid=sop_uid, series_uid=series_uid,
         study_uid=study_uid, sop_class_uid=str(file_meta.MediaStorageSOPClassUID),
         transfer_syntax_uid=str(file_meta.TransferSyntaxUID),
-        instance_number=_int(header.get("InstanceNumber")), path=str(relative), size=size,
-        metadata=orjson.dumps(metadata).decode(), received_at=now))  # fmt: skip
+        instance_number=_int(header.get("00200013")), path=str(relative), size=size,
+        metadata=orjson.dumps(header.metadata).decode(), received_at=now))  # fmt: skip
 
 
 def _int(value: Any) -> int | None:

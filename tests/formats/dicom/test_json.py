@@ -6,9 +6,9 @@ import warnings
 
 import pytest
 from pydicom import dcmread
-from pydicom.data import get_testdata_files
 
 from pacsbridge.formats.dicom.json import dataset_to_json
+from tests.formats.dicom import ORACLE_FILES
 
 
 def handler(element) -> str:
@@ -24,7 +24,7 @@ def _readable(path: str):
             return None
 
 
-FILES = [p for p in get_testdata_files("*.dcm") if _readable(p) is not None]
+FILES = [p for p in ORACLE_FILES if _readable(p) is not None]
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.rsplit("/", 1)[-1])

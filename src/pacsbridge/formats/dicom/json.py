@@ -13,6 +13,7 @@ element on pydicom's own test files.
 from __future__ import annotations
 
 import base64
+import codecs
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +27,7 @@ Handler = Callable[[DataElement], str]
 _STRIP_BOTH = {"AE", "CS", "DS", "IS", "DA", "DT", "TM"}
 _SINGLE_VALUED = {"LT", "ST", "UT", "UR"}
 _CHARSET_VR = {"SH", "LO", "ST", "PN", "LT", "UC", "UT"}
-_TEXT = _STRIP_BOTH | _SINGLE_VALUED | _CHARSET_VR | {"UI"}
+_TEXT = _STRIP_BOTH | _SINGLE_VALUED | _CHARSET_VR | {"UI", "AS"}
 _NUMBERS = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d", "UV": "Q",
             "SV": "q"}  # fmt: skip
 _BINARY = {"OB", "OD", "OF", "OL", "OV", "OW"}
@@ -54,17 +55,21 @@ def dataset_to_json(dataset: Dataset, bulk_threshold: int, bulk_handler: Handler
 
 
 def _codec(dataset: Dataset) -> str | None:
-    """One Python codec for all text, or None when pydicom must decode (ISO 2022 ...)."""
     raw = dataset._dict[0x00080005]
     value = (
         raw.value if not isinstance(raw, RawDataElement) else raw.value.decode("ascii", "replace")
     )
-    terms = [t.strip() for t in (value if isinstance(value, list) else str(value).split("\\"))]
+    return charset_codec(value if isinstance(value, list) else str(value).split("\\"))
+
+
+def charset_codec(terms: list[str]) -> str | None:
+    """One Python codec for all text, or None when pydicom must decode (ISO 2022 ...)."""
+    terms = [t.strip() for t in terms]
     terms = [t for t in terms if t] or ["ISO_IR 6"]
     if len(terms) != 1:
         return None
     encodings = convert_encodings(terms)
-    codec = encodings[0].replace("-", "_")
+    codec = codecs.lookup(encodings[0]).name.replace("-", "_")  # UTF8 -> utf_8
     return encodings[0] if any(codec.startswith(c) for c in _SIMPLE_CODECS) else None
 
 
@@ -73,6 +78,17 @@ def _raw(raw: RawDataElement, codec: str | None, threshold: int,
     vr, value = str(raw.VR), raw.value
     if value is None or vr in ("SQ", "UN"):  # UN: pydicom may know the VR (config)
         return None
+    if vr in _BINARY and len(value) > (threshold // 4) * 3:
+        return None  # the handler expects a DataElement: pydicom makes it
+    return element_json(vr, value, codec, raw.is_little_endian)
+
+
+def element_json(vr: str, value: bytes, codec: str | None,
+                 little_endian: bool = True) -> dict[str, Any] | None:  # fmt: skip
+    """One element's JSON from its bytes (not SQ or UN), or None where pydicom's rules apply.
+
+    Binary values are always inline here: the caller applies the bulk data threshold.
+    """
     if not value:
         return {"vr": vr}
     if vr in _TEXT:
@@ -97,15 +113,13 @@ def _raw(raw: RawDataElement, codec: str | None, threshold: int,
         size = struct.calcsize("<" + code)
         if len(value) % size:
             return None
-        order = "<" if raw.is_little_endian else ">"
+        order = "<" if little_endian else ">"
         numbers = struct.unpack(f"{order}{len(value) // size}{code}", value)
         return {"vr": vr, "Value": [float(n) for n in numbers] if code in "fd" else list(numbers)}
     if vr in _BINARY:
-        if len(value) > (threshold // 4) * 3:
-            return None  # the handler expects a DataElement: pydicom makes it
         return {"vr": vr, "InlineBinary": base64.b64encode(value).decode("ascii")}
     if vr == "AT" and len(value) % 4 == 0:
-        order = "<" if raw.is_little_endian else ">"
+        order = "<" if little_endian else ">"
         pairs = struct.unpack(f"{order}{len(value) // 2}H", value)
         return {"vr": vr, "Value": [f"{pairs[i]:04X}{pairs[i + 1]:04X}"
                                     for i in range(0, len(pairs), 2)]}  # fmt: skip
