@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Row, bindparam, delete, insert, select, update
 
 from pacsbridge.errors import BadValue
 from pacsbridge.formats.dicom.header import read_header_json
@@ -37,12 +37,16 @@ STUDY_TOUCH = timedelta(seconds=5)  # how stale a receiving study's updated_at m
 BULK_THRESHOLD = 1024  # bytes: larger binary values are left out of the stored metadata
 
 # Built once: a statement made per instance costs more than running it (SQLAlchemy).
-_KNOWN = select(dicom_instance.c.study_uid).where(
-    dicom_instance.c.sop_instance_uid == bindparam("sop"))  # fmt: skip
-_STUDY = select(dicom_study.c.modalities, dicom_study.c.fhir_stale, dicom_study.c.updated_at
-                ).where(dicom_study.c.study_uid == bindparam("study"))  # fmt: skip
-_SERIES = select(dicom_series.c.series_uid).where(
-    dicom_series.c.series_uid == bindparam("series"))  # fmt: skip
+# What the index knows of the instance, its study and its series: one query, one round trip.
+_LOOKUP = select(
+    select(dicom_instance.c.study_uid).where(dicom_instance.c.sop_instance_uid == bindparam("sop"))
+    .scalar_subquery().label("known"),
+    *(select(column).where(dicom_study.c.study_uid == bindparam("study")).scalar_subquery()
+      .label(column.name) for column in (dicom_study.c.modalities, dicom_study.c.fhir_stale,
+                                         dicom_study.c.updated_at)),
+    select(dicom_series.c.series_uid).where(dicom_series.c.series_uid == bindparam("series"))
+    .scalar_subquery().label("series"),
+)  # fmt: skip
 _NEW_STUDY, _NEW_SERIES, _NEW_INSTANCE = (insert(dicom_study), insert(dicom_series),
                                           insert(dicom_instance))  # fmt: skip
 
@@ -91,14 +95,16 @@ def store_instance(
 
     def commit_index() -> bool:  # run again if PostgreSQL undoes it (a deadlock)
         with store.transaction("dicom") as transaction:
-            known = transaction.connection.execute(_KNOWN, {"sop": sop_uid}).first()
-            if known is not None and not replace:  # keep the first copy (the default)
+            current = transaction.connection.execute(
+                _LOOKUP, {"sop": sop_uid, "study": study_uid, "series": series_uid}
+            ).one()
+            if current.known is not None and not replace:  # keep the first copy (the default)
                 return False
-            if known is not None:
+            if current.known is not None:
                 transaction.connection.execute(
                     delete(dicom_instance).where(dicom_instance.c.sop_instance_uid == sop_uid)
                 )
-            _index(transaction, header, file_meta, relative, size)
+            _index(transaction, header, current, file_meta, relative, size)
             _put_in_place(temporary, data_dir / relative)  # named before the row commits
         return True
 
@@ -168,8 +174,9 @@ def _fsync_directory(directory: Path) -> None:
         os.close(handle)
 
 
-def _index(transaction: Transaction, header: Header, file_meta: FileMetaDataset,
+def _index(transaction: Transaction, header: Header, current: Row, file_meta: FileMetaDataset,
            relative: Path, size: int) -> None:  # fmt: skip
+    """The study, series and instance rows; ``current``: what ``_LOOKUP`` found."""
     connection = transaction.connection
     study_uid, series_uid = header["0020000D"], header["0020000E"]
     now = utc_now()
@@ -180,9 +187,8 @@ def _index(transaction: Transaction, header: Header, file_meta: FileMetaDataset,
         "accession": header.get("00080050"),
         "updated_at": now,
     }
-    current = connection.execute(_STUDY, {"study": study_uid}).first()
     modality = header.get("00080060")
-    if current is None:
+    if current.updated_at is None:  # no study row yet
         connection.execute(_NEW_STUDY, dict(study_uid=study_uid, modalities=modality,
                                             fhir_stale=True, **study_row))  # fmt: skip
     else:
@@ -196,7 +202,7 @@ def _index(transaction: Transaction, header: Header, file_meta: FileMetaDataset,
                 update(dicom_study).where(dicom_study.c.study_uid == study_uid)
                 .values(modalities=joined, fhir_stale=True, updated_at=now)
             )  # fmt: skip
-    if connection.execute(_SERIES, {"series": series_uid}).first() is None:
+    if current.series is None:
         connection.execute(_NEW_SERIES, dict(
             series_uid=series_uid, study_uid=study_uid, modality=modality,
             series_number=_int(header.get("00200011")),
