@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from pacsbridge.errors import VersionConflict
-from pacsbridge.store.tables import resource, resource_version
+from pacsbridge.store.tables import idx_token, resource, resource_version
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,18 @@ _BY_ID = select(*_CURRENT).where(
     resource.c.res_type == bindparam("res_type"), resource.c.res_id == bindparam("res_id")
 )
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_BY_IDENTIFIER = (
+    select(*_CURRENT)
+    .join(idx_token, idx_token.c.resource_pk == resource.c.pk)
+    .where(
+        idx_token.c.res_type == bindparam("res_type"),
+        idx_token.c.param == "identifier",
+        idx_token.c.code.in_(bindparam("codes", expanding=True)),
+        resource.c.deleted.is_(False),
+    )
+    .limit(bindparam("limit"))
+)
+_BY_IDENTIFIER_SYSTEM = _BY_IDENTIFIER.where(idx_token.c.system == bindparam("system"))
 _INSERT_RESOURCE = insert(resource).returning(resource.c.pk)
 _INSERT_VERSION = insert(resource_version)
 _UPDATE_RESOURCE = (
@@ -102,6 +114,18 @@ def select_current(
     query = _BY_ID_FOR_UPDATE if for_update and conn.dialect.name == "postgresql" else _BY_ID
     row = conn.execute(query, {"res_type": res_type, "res_id": res_id}).first()
     return _from_current(row) if row else None
+
+
+def select_current_by_identifier(
+    conn: Connection, res_type: str, codes: list[str], system: str | None, limit: int
+) -> list[StoredResource]:
+    """Current resources with one of these identifier values (and this system), whole:
+    the caller that looks up by identifier nearly always reads what it found next."""
+    query = _BY_IDENTIFIER_SYSTEM if system is not None else _BY_IDENTIFIER
+    rows = conn.execute(
+        query, {"res_type": res_type, "codes": codes, "system": system, "limit": limit}
+    )
+    return [_from_current(row) for row in rows]
 
 
 def select_current_by_pks(conn: Connection, pks: list[int]) -> list[StoredResource]:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -59,7 +60,9 @@ resource = Table(
 resource_version = Table(
     "resource_version",
     metadata,
-    Column("pk", Pk, primary_key=True, autoincrement=True),
+    # The database numbers it (SERIAL, INTEGER PRIMARY KEY) and nobody asks the number:
+    # as SQLAlchemy's autoincrement column it would first run "SELECT nextval" on PostgreSQL
+    Column("pk", Pk, primary_key=True, autoincrement=False, server_default=FetchedValue()),
     Column("resource_pk", Pk, ForeignKey("resource.pk"), nullable=False),
     Column("res_type", String(64), nullable=False),
     Column("res_id", String(64), nullable=False),
@@ -70,7 +73,8 @@ resource_version = Table(
     UniqueConstraint("resource_pk", "version_id", name="uq_version_resource_version"),
     Index("ix_version_type_updated", "res_type", "last_updated"),
     Index("ix_version_updated", "last_updated"),
-    # nobody reads a version's pk back: no RETURNING, so its INSERT can ride a pipeline
+    # nobody reads a version's pk back: no RETURNING, no nextval, so its INSERT rides a
+    # pipeline
     implicit_returning=False,
 )
 

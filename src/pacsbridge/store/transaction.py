@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from pacsbridge.errors import (
@@ -38,7 +37,7 @@ from pacsbridge.store.reader import Reader
 from pacsbridge.store.search.index import clear_index, write_index
 from pacsbridge.store.search.params import SearchRegistry
 from pacsbridge.store.search.query import find_pks
-from pacsbridge.store.tables import INDEXED_STRING_LENGTH, idx_token, resource
+from pacsbridge.store.tables import INDEXED_STRING_LENGTH
 
 STORED_TYPES = frozenset({
     "Patient", "ServiceRequest", "Appointment", "ImagingStudy", "DiagnosticReport",
@@ -50,19 +49,6 @@ log = logging.getLogger("pacsbridge.store")
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 MAX_HOOK_CHANGES = 10_000
-
-_BY_IDENTIFIER = (
-    select(resource.c.res_id)
-    .join(idx_token, idx_token.c.resource_pk == resource.c.pk)
-    .where(
-        idx_token.c.res_type == bindparam("res_type"),
-        idx_token.c.param == "identifier",
-        idx_token.c.code.in_(bindparam("codes", expanding=True)),
-        resource.c.deleted.is_(False),
-    )
-    .limit(bindparam("limit"))
-)
-_BY_IDENTIFIER_SYSTEM = _BY_IDENTIFIER.where(idx_token.c.system == bindparam("system"))
 
 
 class Transaction(Reader):
@@ -189,12 +175,12 @@ class Transaction(Reader):
         ``identifier=[system|]value`` but without parsing and building a search.
         """
         values = [value] if isinstance(value, str) else value
-        statement = _BY_IDENTIFIER_SYSTEM if system is not None else _BY_IDENTIFIER
-        rows = self.connection.execute(
-            statement, {"res_type": res_type, "codes": [v[:INDEXED_STRING_LENGTH] for v in values],
-                        "system": system, "limit": limit},
-        )  # fmt: skip
-        return list(dict.fromkeys(rows.scalars()))
+        found = rows.select_current_by_identifier(
+            self.connection, res_type, [v[:INDEXED_STRING_LENGTH] for v in values], system, limit
+        )
+        for stored in found:  # the read that usually follows costs no round trip
+            self._current[(stored.type, stored.id)] = stored
+        return list(dict.fromkeys(stored.id for stored in found))
 
     def resolve_ids(self, res_type: str, criteria: str) -> list[str]:
         """Ids matching ``criteria`` (for conditional references in transactions)."""
