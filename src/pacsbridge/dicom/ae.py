@@ -21,17 +21,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from pydicom.dataset import Dataset
-from pydicom.uid import AllTransferSyntaxes
-from pynetdicom import AE, AllStoragePresentationContexts, evt
-from pynetdicom.sop_class import (
-    ModalityPerformedProcedureStep,
-    ModalityWorklistInformationFind,
-    Verification,
-)
+from pynetdicom import AE, evt
 from pynetdicom.transport import ThreadedAssociationServer
 
 from pacsbridge.config import Settings
 from pacsbridge.dicom import mpps
+from pacsbridge.dicom.contexts import supported_contexts
 from pacsbridge.dicom.status import status_for
 from pacsbridge.dicom.tls import server_context
 from pacsbridge.dicom.worklist import WorklistOptions, find
@@ -56,11 +51,7 @@ class DicomListener:
             for peer in settings.dicom_peers
         }  # fmt: skip
         self.ae = AE(ae_title=settings.ae_title)
-        self.ae.add_supported_context(Verification)
-        self.ae.add_supported_context(ModalityWorklistInformationFind)
-        self.ae.add_supported_context(ModalityPerformedProcedureStep)
-        for context in AllStoragePresentationContexts:  # every storage class and syntax
-            self.ae.add_supported_context(context.abstract_syntax, AllTransferSyntaxes)
+        self.contexts = supported_contexts()  # every storage class in every syntax
         self.ae.maximum_pdu_size = 0  # no limit: fewer, larger PDUs for images
         # Each association is a thread; a peer that connects and says nothing holds one
         # until the ARTIM timer (acse_timeout) drops it, so both are settings.
@@ -89,7 +80,8 @@ class DicomListener:
     def start(self, host: str, port: int) -> None:
         tls = server_context(self.settings, timeout=self.ae.network_timeout or 60.0)
         self.server = self.ae.start_server((host, port), block=False, ssl_context=tls,
-                                           evt_handlers=self.handlers())  # fmt: skip
+                                           evt_handlers=self.handlers(),
+                                           contexts=self.contexts)  # fmt: skip
         log.info("DICOM listening on %s:%d as %s%s", host, self.port, self.settings.ae_title,
                  " (TLS)" if tls else "")  # fmt: skip
 
