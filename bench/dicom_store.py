@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -144,16 +145,32 @@ def start(kind: str, work: Path, tag: str, url: str | None = None) -> Iterator[T
             yield Target(kind, dicom, "PACSBRIDGE", pid, lambda: count_rows(url), http)
 
 
-def send(target: Target, files: list[Path], senders: int, log: Path) -> float:
-    """Seconds for ``senders`` storescu processes (one association each) to send ``files``."""
+def send(target: Target, files: list[Path], senders: int, log: Path,
+         per_instance: bool = False) -> float:  # fmt: skip
+    """Seconds for ``senders`` storescu processes (one association each) to send ``files``;
+    with ``per_instance``, each sender runs storescu once per file (one association each,
+    as some modalities do)."""
     shares = [files[i::senders] for i in range(senders)]
-    commands = [[STORESCU, "-aet", "BENCHSCU", "-aec", target.ae_title, "--no-halt",
-                 "127.0.0.1", str(target.port), *map(str, share)] for share in shares]  # fmt: skip
+
+    def command(paths: list[Path]) -> list[str]:
+        return [STORESCU, "-aet", "BENCHSCU", "-aec", target.ae_title, "--no-halt",
+                "127.0.0.1", str(target.port), *map(str, paths)]  # fmt: skip
+
     with log.open("ab") as out:
+
+        def one_by_one(share: list[Path]) -> int:
+            runs = [subprocess.run(command([path]), stdout=out, stderr=subprocess.STDOUT,
+                                   env=NODELAY).returncode for path in share]  # fmt: skip
+            return max(runs, default=0)
+
         started = time.perf_counter()
-        processes = [subprocess.Popen(c, stdout=out, stderr=subprocess.STDOUT, env=NODELAY)
-                     for c in commands]  # fmt: skip
-        codes = [p.wait() for p in processes]
+        if per_instance:
+            with ThreadPoolExecutor(senders) as pool:
+                codes = list(pool.map(one_by_one, shares))
+        else:
+            processes = [subprocess.Popen(command(share), stdout=out, stderr=subprocess.STDOUT,
+                                          env=NODELAY) for share in shares]  # fmt: skip
+            codes = [p.wait() for p in processes]
         elapsed = time.perf_counter() - started
     if any(codes):
         print(f"  storescu exit codes {codes}, see {log}", file=sys.stderr)
@@ -185,7 +202,8 @@ def measure(kind: str, size: str, files: list[Path], args: argparse.Namespace, t
         work = Path(tmp)
         with start(kind, work, tag) as target:
             before = cpu_seconds(target.pid)
-            seconds = send(target, files, args.senders, work / "storescu.log")
+            seconds = send(target, files, args.senders, work / "storescu.log",
+                           args.association_per_instance)  # fmt: skip
             cpu = cpu_seconds(target.pid) - before
             stored = target.count()
             if stored != len(files):
@@ -203,12 +221,15 @@ def report(runs: list[Run], args: argparse.Namespace, kinds: list[str], load: st
     def of(kind: str, size: str) -> list[Run]:
         return [r for r in runs if r.kind == kind and r.size == size]
 
+    per_instance = args.association_per_instance
+    mode = ", one association per instance" if per_instance else ""
+    flag = " --association-per-instance" if per_instance else ""
     lines = ["# C-STORE ingest: pacsbridge vs Orthanc vs storescp (storescu sender)\n",
              f"{datetime.now():%Y-%m-%d %H:%M}, {version(None)}, {os.cpu_count()} cores, load "
              f"average (1 min) {load}; {args.count} instances per size in {args.studies} "
-             f"studies, {args.senders} storescu sender(s), {args.rounds} round(s); "
+             f"studies, {args.senders} storescu sender(s), {args.rounds} round(s){mode}; "
              f"`python bench/dicom_store.py --count {args.count} --studies {args.studies} "
-             f"--senders {args.senders} --rounds {args.rounds}`\n",
+             f"--senders {args.senders} --rounds {args.rounds}{flag}`\n",
              "Ratio pacsbridge / Orthanc in instances/s (goal: ≥ 1.0):\n",
              "| database | " + " | ".join(sizes) + " |",
              "|---" * (len(sizes) + 1) + "|"]  # fmt: skip
@@ -244,6 +265,8 @@ def main() -> None:
     parser.add_argument("--servers", default=",".join(KINDS))
     parser.add_argument("--senders", type=int, default=1, help="parallel storescu processes")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--association-per-instance", action="store_true",
+                        help="one storescu run (one association) per file")  # fmt: skip
     parser.add_argument("--tmp", default=None, help="folder for objects and server data")
     parser.add_argument("--output", type=Path, default=BENCH / "results" / "dicom_store.md")
     args = parser.parse_args()

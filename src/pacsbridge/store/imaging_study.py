@@ -14,10 +14,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydicom.dataset import Dataset
+import orjson
 from sqlalchemy import select, update
 
 from pacsbridge.formats.dicom.dates import fhir_datetime
+from pacsbridge.formats.dicom.header import Header
 from pacsbridge.formats.fhir.imaging_order import (
     DCM,
     DICOM_UID_SYSTEM,
@@ -66,16 +67,16 @@ def stale_studies(store: Store, changed_before: datetime) -> list[str]:
         ).scalars())  # fmt: skip
 
 
-def _header(transaction: Transaction, study_uid: str) -> Dataset:
+def _header(transaction: Transaction, study_uid: str) -> Header:
     """The study's newest instance's attributes: patient, dates, accession, description."""
     text = transaction.connection.execute(
         select(dicom_instance.c.metadata).where(dicom_instance.c.study_uid == study_uid)
         .order_by(dicom_instance.c.received_at.desc()).limit(1)
     ).scalar_one()  # fmt: skip
-    return Dataset.from_json(text, bulk_data_uri_handler=lambda *_: b"")
+    return Header(orjson.loads(text))
 
 
-def _imaging_study(transaction: Transaction, study_uid: str, header: Dataset,
+def _imaging_study(transaction: Transaction, study_uid: str, header: Header,
                    wado_base: str) -> str:  # fmt: skip
     """Create or update the ImagingStudy from the index rows of the whole study."""
     connection = transaction.connection
@@ -125,49 +126,49 @@ def _imaging_study(transaction: Transaction, study_uid: str, header: Dataset,
         "endpoint": [endpoint, {"reference": f"Endpoint/{viewer}"}],
         "series": series,
     }
-    started = fhir_datetime(str(header.get("StudyDate", "")), str(header.get("StudyTime", "")))
+    started = fhir_datetime(header["StudyDate"], header["StudyTime"])
     if started and "started" not in body:
         body["started"] = started
     order = _order(transaction, header, study_uid)
     if order and "basedOn" not in body:
         body["basedOn"] = [{"reference": f"ServiceRequest/{order}"}]
-    if header.get("StudyDescription"):
-        body["description"] = str(header.StudyDescription)
+    if header["StudyDescription"]:
+        body["description"] = header["StudyDescription"]
     if found:
         return transaction.update(body)[0].id
     return transaction.create(body).id
 
 
-def _patient(transaction: Transaction, header: Dataset) -> dict[str, Any]:
+def _patient(transaction: Transaction, header: Header) -> dict[str, Any]:
     """The patient by Patient ID (and issuer); one created from the header when unknown."""
-    patient_id = str(header.get("PatientID", "")).strip() or "UNKNOWN"
-    issuer = str(header.get("IssuerOfPatientID", "")).strip()
+    patient_id = header["PatientID"].strip() or "UNKNOWN"
+    issuer = header["IssuerOfPatientID"].strip()
     system = f"urn:pacsbridge:id:{issuer}" if issuer else None
     found = transaction.find_or_lock_identifier("Patient", patient_id, system)
     if found:
         return {"reference": f"Patient/{found[0]}"}
     body: dict[str, Any] = {"resourceType": "Patient", "identifier": [
         {"system": system or "urn:pacsbridge:id:dicom", "value": patient_id}]}  # fmt: skip
-    name = header.get("PatientName")
+    name = header["PatientName"]
     if name:
-        family, _, rest = str(name).partition("^")
+        family, _, rest = name.partition("^")
         human: dict[str, Any] = {"family": family} if family else {}
         given = [g for g in rest.split("^")[:2] if g]
         if given:
             human["given"] = given
         if human:
             body["name"] = [human]
-    sex = {"M": "male", "F": "female", "O": "other"}.get(str(header.get("PatientSex", "")))
+    sex = {"M": "male", "F": "female", "O": "other"}.get(header["PatientSex"])
     if sex:
         body["gender"] = sex
-    birth = str(header.get("PatientBirthDate", ""))
+    birth = header["PatientBirthDate"]
     if len(birth) == 8 and birth.isdigit():
         body["birthDate"] = f"{birth[:4]}-{birth[4:6]}-{birth[6:]}"
     return {"reference": f"Patient/{transaction.create(body).id}"}
 
 
-def _order(transaction: Transaction, header: Dataset, study_uid: str) -> str | None:
-    accession = str(header.get("AccessionNumber", "")).strip()
+def _order(transaction: Transaction, header: Header, study_uid: str) -> str | None:
+    accession = header["AccessionNumber"].strip()
     for value, code in ((accession, "ACSN"), (f"urn:oid:{study_uid}", None)):
         if not value:
             continue

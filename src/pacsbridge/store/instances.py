@@ -25,7 +25,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from sqlalchemy import Row, bindparam, delete, insert, select, update
 
 from pacsbridge.errors import BadValue
-from pacsbridge.formats.dicom.header import read_header_json
+from pacsbridge.formats.dicom.header import Header, read_header_json
 from pacsbridge.formats.dicom.json import BASE_PLACEHOLDER, dataset_to_json, fill_bulk_uris
 from pacsbridge.formats.dicom.part10 import file_head
 from pacsbridge.store.resources import utc_now
@@ -81,7 +81,7 @@ def store_instance(
         metadata = dataset_to_json(_header(head, dataset), BULK_THRESHOLD, lambda element: "")
     header = Header(metadata)
     sop_uid = str(file_meta.MediaStorageSOPInstanceUID)
-    study_uid, series_uid = header["0020000D"], header["0020000E"]
+    study_uid, series_uid = header["StudyInstanceUID"], header["SeriesInstanceUID"]
     for name, uid in (("SOPInstanceUID", sop_uid), ("StudyInstanceUID", study_uid),
                       ("SeriesInstanceUID", series_uid)):  # fmt: skip
         if len(uid) > 64 or not _UID.fullmatch(
@@ -120,28 +120,6 @@ def _header(head: bytes, dataset: bytes) -> Dataset:
     return dcmread(BytesIO(head + dataset), stop_before_pixels=True, force=True)
 
 
-class Header:
-    """The index's fields from the instance's DICOM JSON: ``header["0020000D"]``."""
-
-    def __init__(self, metadata: dict[str, Any]) -> None:
-        self.metadata = metadata
-
-    def __getitem__(self, key: str) -> str:
-        """The value as DICOM text (multiple values joined by backslashes), "" if absent."""
-        values = (self.metadata.get(key) or {}).get("Value") or []
-        return "\\".join(_text(value) for value in values)
-
-    def get(self, key: str) -> str | None:
-        return self[key] or None
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, dict):  # a person name's component groups
-        groups = [value.get(k, "") for k in ("Alphabetic", "Ideographic", "Phonetic")]
-        return "=".join(groups).rstrip("=")
-    return str(value)
-
-
 def _write_temporary(path: Path, head: bytes, dataset: bytes) -> tuple[Path, int]:
     """Part 10 file beside its final name: preamble, meta, then the dataset bytes
     unchanged; fsynced. Its own name, so that two senders of one instance never mix."""
@@ -178,16 +156,16 @@ def _index(transaction: Transaction, header: Header, current: Row, file_meta: Fi
            relative: Path, size: int) -> None:  # fmt: skip
     """The study, series and instance rows; ``current``: what ``_LOOKUP`` found."""
     connection = transaction.connection
-    study_uid, series_uid = header["0020000D"], header["0020000E"]
+    study_uid, series_uid = header["StudyInstanceUID"], header["SeriesInstanceUID"]
     now = utc_now()
     study_row = {
-        "patient_id": header.get("00100020"),
-        "patient_name": header.get("00100010"),
-        "study_date": header.get("00080020"),
-        "accession": header.get("00080050"),
+        "patient_id": header.get("PatientID"),
+        "patient_name": header.get("PatientName"),
+        "study_date": header.get("StudyDate"),
+        "accession": header.get("AccessionNumber"),
         "updated_at": now,
     }
-    modality = header.get("00080060")
+    modality = header.get("Modality")
     if current.updated_at is None:  # no study row yet
         connection.execute(_NEW_STUDY, dict(study_uid=study_uid, modalities=modality,
                                             fhir_stale=True, **study_row))  # fmt: skip
@@ -205,8 +183,8 @@ def _index(transaction: Transaction, header: Header, current: Row, file_meta: Fi
     if current.series is None:
         connection.execute(_NEW_SERIES, dict(
             series_uid=series_uid, study_uid=study_uid, modality=modality,
-            series_number=_int(header.get("00200011")),
-            description=header["0008103E"][:64] or None))  # fmt: skip
+            series_number=_int(header.get("SeriesNumber")),
+            description=header["SeriesDescription"][:64] or None))  # fmt: skip
     sop_uid = str(file_meta.MediaStorageSOPInstanceUID)
     fill_bulk_uris(header.metadata, f"{BASE_PLACEHOLDER}/studies/{study_uid}/series/{series_uid}"
                                     f"/instances/{sop_uid}/bulkdata")  # fmt: skip
@@ -214,7 +192,7 @@ def _index(transaction: Transaction, header: Header, current: Row, file_meta: Fi
         sop_instance_uid=sop_uid, series_uid=series_uid,
         study_uid=study_uid, sop_class_uid=str(file_meta.MediaStorageSOPClassUID),
         transfer_syntax_uid=str(file_meta.TransferSyntaxUID),
-        instance_number=_int(header.get("00200013")), path=str(relative), size=size,
+        instance_number=_int(header.get("InstanceNumber")), path=str(relative), size=size,
         metadata=orjson.dumps(header.metadata).decode(), received_at=now))  # fmt: skip
 
 

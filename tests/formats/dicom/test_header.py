@@ -11,7 +11,7 @@ from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.filereader import _read_file_meta_info, read_preamble
 
-from pacsbridge.formats.dicom.header import read_header_json
+from pacsbridge.formats.dicom.header import Header, read_header_json
 from tests.formats.dicom import ORACLE_FILES
 
 
@@ -86,3 +86,21 @@ def test_large_binary_values_become_empty_bulk_data_uris(tmp_path: Path):
     )
     assert ours == expected
     assert any("BulkDataURI" in element for element in ours.values())
+
+
+def test_header_gives_dicom_text_by_keyword():
+    syntax, body = _parts(get_testdata_file("CT_small.dcm"))
+    header = Header(read_header_json(body, syntax, 1024))
+    ds = dcmread(get_testdata_file("CT_small.dcm"), stop_before_pixels=True)
+    for keyword in ("PatientName", "PatientID", "StudyDate", "StudyTime", "Modality",
+                    "StudyInstanceUID", "PatientSex", "ImageType"):  # fmt: skip
+        element = ds[keyword]
+        expected = "\\".join(map(str, element.value)) if element.VM > 1 else str(element.value)
+        assert header[keyword] == expected, keyword
+    assert header["AccessionNumber"] == "" and header.get("IssuerOfPatientID") is None
+
+
+def test_header_joins_a_person_names_groups():
+    name = {"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Yamada^Tarou",
+                                                "Ideographic": "山田^太郎"}]}}  # fmt: skip
+    assert Header(name)["PatientName"] == "Yamada^Tarou=山田^太郎"

@@ -13,8 +13,10 @@ caller takes pydicom's path, which the tests hold it to, element by element.
 from __future__ import annotations
 
 import struct
+from functools import cache
 from typing import Any
 
+from pydicom.datadict import tag_for_keyword
 from pydicom.uid import UID
 
 from pacsbridge.formats.dicom.json import charset_codec, element_json
@@ -132,3 +134,34 @@ def _sequence(data: bytes, position: int, length: int, codec: str | None,
     if length == UNDEFINED:
         raise _Decline  # no sequence delimiter
     return items, position
+
+
+class Header:
+    """Attributes of an instance's stored DICOM JSON as DICOM text, by keyword:
+    ``header["PatientID"]``, without building a pydicom Dataset from the JSON."""
+
+    def __init__(self, metadata: dict[str, Any]) -> None:
+        self.metadata = metadata
+
+    def __getitem__(self, keyword: str) -> str:
+        """The value as DICOM text (multiple values joined by backslashes), "" if absent."""
+        values = (self.metadata.get(_key(keyword)) or {}).get("Value") or []
+        return "\\".join(_text(value) for value in values)
+
+    def get(self, keyword: str) -> str | None:
+        return self[keyword] or None
+
+
+@cache
+def _key(keyword: str) -> str:
+    tag = tag_for_keyword(keyword)
+    if tag is None:
+        raise KeyError(keyword)
+    return f"{tag:08X}"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):  # a person name's component groups
+        groups = [value.get(k, "") for k in ("Alphabetic", "Ideographic", "Phonetic")]
+        return "=".join(groups).rstrip("=")
+    return str(value)
