@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from pydicom import dcmread
@@ -79,3 +80,21 @@ def test_a_receiving_study_is_touched_again_after_a_while(store, settings):
         )
     store_instance(store, settings.data_dir, *_received(study, series, "CT"))
     assert _study(store, study).updated_at > long_ago
+
+
+def test_an_instance_stored_during_a_rebuild_leaves_the_study_stale(store, settings):
+    """A rebuild that read the rows before the instance must not leave the study fresh."""
+    study, series = generate_uid(), generate_uid()
+    store_instance(store, settings.data_dir, *_received(study, series, "CT"))
+    this_study = dicom_study.c.study_uid == study
+    with store.transaction() as rebuild:  # as refresh_studies holds it while it rebuilds
+        rebuild.connection.execute(
+            select(dicom_study.c.fhir_stale).where(this_study).with_for_update()
+        )
+        sender = threading.Thread(target=store_instance, args=(
+            store, settings.data_dir, *_received(study, series, "CT")))  # fmt: skip
+        sender.start()
+        sender.join(0.5)  # it waits for the rebuild's lock (row, or SQLite's writer)
+        rebuild.connection.execute(update(dicom_study).where(this_study).values(fhir_stale=False))
+    sender.join()
+    assert _study(store, study).fhir_stale is True

@@ -172,10 +172,13 @@ def _index(transaction: Transaction, header: Header, current: Row, file_meta: Fi
     else:
         modalities = set(filter(None, (current.modalities or "").split("\\"))) | {modality or ""}
         joined = "\\".join(sorted(m for m in modalities if m)) or None
-        # Once per instance would be one more statement each; the maintenance loop only
-        # needs to know the study is stale and still receiving (updated_at, coarsely).
-        if (joined != current.modalities or not current.fhir_stale
-                or now - current.updated_at > STUDY_TOUCH):  # fmt: skip
+        # SQLite: write transactions run one after another, so a study seen stale stays
+        # so, and its row is written only on a change or, for the maintenance loop's
+        # sake, every STUDY_TOUCH. PostgreSQL: a rebuild running now may have read the
+        # rows before this instance and will mark the study fresh; this UPDATE waits for
+        # it and marks the study stale after it, so it runs every time.
+        if (transaction.store.database.is_postgresql or joined != current.modalities
+                or not current.fhir_stale or now - current.updated_at > STUDY_TOUCH):  # fmt: skip
             connection.execute(
                 update(dicom_study).where(dicom_study.c.study_uid == study_uid)
                 .values(modalities=joined, fhir_stale=True, updated_at=now)
