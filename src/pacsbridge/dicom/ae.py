@@ -25,7 +25,7 @@ from pynetdicom import AE, evt
 from pynetdicom.transport import ThreadedAssociationServer
 
 from pacsbridge.config import Settings
-from pacsbridge.dicom import mpps
+from pacsbridge.dicom import mpps, reactors
 from pacsbridge.dicom.contexts import supported_contexts
 from pacsbridge.dicom.status import status_for
 from pacsbridge.dicom.tls import server_context
@@ -52,6 +52,7 @@ class DicomListener:
         }  # fmt: skip
         self.ae = AE(ae_title=settings.ae_title)
         self.contexts = supported_contexts()  # every storage class in every syntax
+        reactors.install()  # pynetdicom's threads woken by their work, not a 1 ms poll
         self.ae.maximum_pdu_size = 0  # no limit: fewer, larger PDUs for images
         # Each association is a thread; a peer that connects and says nothing holds one
         # until the ARTIM timer (acse_timeout) drops it, so both are settings.
@@ -192,12 +193,13 @@ def _handle_echo(event: Any) -> int:
 
 
 def _tune_socket(event: Any) -> None:
-    """TCP_NODELAY, and whole-PDU reads."""
+    """TCP_NODELAY, whole-PDU reads, and a DUL thread woken by what it must send."""
     wrapper = getattr(event.assoc.dul, "socket", None)
     raw = getattr(wrapper, "socket", None)
     if isinstance(raw, socket.socket):
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         wrapper.recv = types.MethodType(recv_exactly, wrapper)
+    reactors.wake_on_send(event.assoc.dul)
 
 
 def recv_exactly(self: Any, count: int) -> bytearray:
