@@ -28,6 +28,7 @@ from pacsbridge.errors import BadValue
 from pacsbridge.formats.dicom.header import Header, read_header_json
 from pacsbridge.formats.dicom.json import BASE_PLACEHOLDER, dataset_to_json, fill_bulk_uris
 from pacsbridge.formats.dicom.part10 import file_head
+from pacsbridge.store.database import one_round_trip
 from pacsbridge.store.resources import utc_now
 from pacsbridge.store.tables import dicom_instance, dicom_series, dicom_study
 from pacsbridge.store.transaction import Store, Transaction
@@ -46,6 +47,11 @@ _LOOKUP = select(
                                          dicom_study.c.updated_at)),
     select(dicom_series.c.series_uid).where(dicom_series.c.series_uid == bindparam("series"))
     .scalar_subquery().label("series"),
+)  # fmt: skip
+_TOUCH_STUDY = (
+    update(dicom_study).where(dicom_study.c.study_uid == bindparam("study"))
+    .values(modalities=bindparam("modalities"), fhir_stale=True,
+            updated_at=bindparam("updated_at"))
 )  # fmt: skip
 _NEW_STUDY, _NEW_SERIES, _NEW_INSTANCE = (insert(dicom_study), insert(dicom_series),
                                           insert(dicom_instance))  # fmt: skip
@@ -166,37 +172,38 @@ def _index(transaction: Transaction, header: Header, current: Row, file_meta: Fi
         "updated_at": now,
     }
     modality = header.get("Modality")
-    if current.updated_at is None:  # no study row yet
-        connection.execute(_NEW_STUDY, dict(study_uid=study_uid, modalities=modality,
-                                            fhir_stale=True, **study_row))  # fmt: skip
-    else:
-        modalities = set(filter(None, (current.modalities or "").split("\\"))) | {modality or ""}
-        joined = "\\".join(sorted(m for m in modalities if m)) or None
-        # SQLite: write transactions run one after another, so a study seen stale stays
-        # so, and its row is written only on a change or, for the maintenance loop's
-        # sake, every STUDY_TOUCH. PostgreSQL: a rebuild running now may have read the
-        # rows before this instance and will mark the study fresh; this UPDATE waits for
-        # it and marks the study stale after it, so it runs every time.
-        if (transaction.store.database.is_postgresql or joined != current.modalities
-                or not current.fhir_stale or now - current.updated_at > STUDY_TOUCH):  # fmt: skip
-            connection.execute(
-                update(dicom_study).where(dicom_study.c.study_uid == study_uid)
-                .values(modalities=joined, fhir_stale=True, updated_at=now)
-            )  # fmt: skip
-    if current.series is None:
-        connection.execute(_NEW_SERIES, dict(
-            series_uid=series_uid, study_uid=study_uid, modality=modality,
-            series_number=_int(header.get("SeriesNumber")),
-            description=header["SeriesDescription"][:64] or None))  # fmt: skip
     sop_uid = str(file_meta.MediaStorageSOPInstanceUID)
     fill_bulk_uris(header.metadata, f"{BASE_PLACEHOLDER}/studies/{study_uid}/series/{series_uid}"
                                     f"/instances/{sop_uid}/bulkdata")  # fmt: skip
-    connection.execute(_NEW_INSTANCE, dict(
-        sop_instance_uid=sop_uid, series_uid=series_uid,
-        study_uid=study_uid, sop_class_uid=str(file_meta.MediaStorageSOPClassUID),
-        transfer_syntax_uid=str(file_meta.TransferSyntaxUID),
-        instance_number=_int(header.get("InstanceNumber")), path=str(relative), size=size,
-        metadata=orjson.dumps(header.metadata).decode(), received_at=now))  # fmt: skip
+    with one_round_trip(connection):  # nothing below reads an answer
+        if current.updated_at is None:  # no study row yet
+            connection.execute(_NEW_STUDY, dict(study_uid=study_uid, modalities=modality,
+                                                fhir_stale=True, **study_row))  # fmt: skip
+        else:
+            modalities = set(filter(None, (current.modalities or "").split("\\")))
+            joined = "\\".join(sorted(m for m in modalities | {modality or ""} if m)) or None
+            # SQLite: write transactions run one after another, so a study seen stale
+            # stays so, and its row is written only on a change or, for the maintenance
+            # loop's sake, every STUDY_TOUCH. PostgreSQL: a rebuild running now may have
+            # read the rows before this instance and will mark the study fresh; this
+            # UPDATE waits for it and marks the study stale after it: every time.
+            changed = joined != current.modalities or not current.fhir_stale
+            if (transaction.store.database.is_postgresql or changed
+                    or now - current.updated_at > STUDY_TOUCH):  # fmt: skip
+                connection.execute(_TOUCH_STUDY, {"study": study_uid, "modalities": joined,
+                                                  "updated_at": now})  # fmt: skip
+        if current.series is None:
+            connection.execute(_NEW_SERIES, dict(
+                series_uid=series_uid, study_uid=study_uid, modality=modality,
+                series_number=_int(header.get("SeriesNumber")),
+                description=header["SeriesDescription"][:64] or None))  # fmt: skip
+        connection.execute(_NEW_INSTANCE, dict(
+            sop_instance_uid=sop_uid, series_uid=series_uid,
+            study_uid=study_uid, sop_class_uid=str(file_meta.MediaStorageSOPClassUID),
+            transfer_syntax_uid=str(file_meta.TransferSyntaxUID),
+            instance_number=_int(header.get("InstanceNumber")), path=str(relative),
+            size=size, metadata=orjson.dumps(header.metadata).decode(),
+            received_at=now))  # fmt: skip
 
 
 def _int(value: Any) -> int | None:
