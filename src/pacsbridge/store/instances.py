@@ -143,8 +143,8 @@ def _write_temporary(path: Path, head: bytes, dataset: bytes) -> tuple[Path, int
 
 
 def _put_in_place(temporary: Path, path: Path) -> None:
-    """The final name, fsynced with its folders, before the index row that names it
-    commits. Run again after a retried commit, it finds the file already there."""
+    """The final name, its folder fsynced, before the index row that names it commits.
+    Run again after a retried commit, it finds the file already there."""
     if temporary.exists():
         os.replace(temporary, path)
     _fsync_directory(path.parent)
