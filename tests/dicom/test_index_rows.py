@@ -98,3 +98,34 @@ def test_an_instance_stored_during_a_rebuild_leaves_the_study_stale(store, setti
         rebuild.connection.execute(update(dicom_study).where(this_study).values(fhir_stale=False))
     sender.join()
     assert _study(store, study).fhir_stale is True
+
+
+def test_associations_ending_one_after_another_make_one_rebuild(store, settings):
+    """One association per image: the study is rebuilt once for the burst, with them all."""
+    from pacsbridge.dicom.refresh import StudyRefresher
+
+    refresher = StudyRefresher(store, "http://localhost/dicomweb", delay=0.5)
+    study, series = generate_uid(), generate_uid()
+    for _ in range(4):
+        store_instance(store, settings.data_dir, *_received(study, series, "CT"))
+        refresher.request({study})  # what the end of each association asks
+    assert _study(store, study).imaging_study_id is None  # not yet: within the delay
+    assert refresher.wait_idle()
+    row = _study(store, study)
+    assert row.fhir_stale is False
+    with store.reader() as reader:
+        imaging_study = reader.read("ImagingStudy", row.imaging_study_id).resource
+    assert imaging_study["numberOfInstances"] == 4
+    assert imaging_study["meta"]["versionId"] == "1"
+    refresher.stop()
+
+
+def test_stopping_rebuilds_what_waits(store, settings):
+    from pacsbridge.dicom.refresh import StudyRefresher
+
+    refresher = StudyRefresher(store, "http://localhost/dicomweb", delay=60)
+    study = generate_uid()
+    store_instance(store, settings.data_dir, *_received(study, generate_uid(), "CT"))
+    refresher.request({study})
+    refresher.stop()
+    assert _study(store, study).fhir_stale is False

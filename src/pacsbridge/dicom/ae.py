@@ -27,11 +27,11 @@ from pynetdicom.transport import ThreadedAssociationServer
 from pacsbridge.config import Settings
 from pacsbridge.dicom import mpps, reactors
 from pacsbridge.dicom.contexts import supported_contexts
+from pacsbridge.dicom.refresh import StudyRefresher
 from pacsbridge.dicom.status import status_for
 from pacsbridge.dicom.tls import server_context
 from pacsbridge.dicom.worklist import WorklistOptions, find
 from pacsbridge.store import Store
-from pacsbridge.store.imaging_study import refresh_studies
 from pacsbridge.store.instances import store_instance
 
 log = logging.getLogger("pacsbridge.dicom")
@@ -63,6 +63,7 @@ class DicomListener:
         self.allowed = [ipaddress.ip_network(n, strict=False) for n in settings.dicom_allow]
         self.server: ThreadedAssociationServer | None = None
         self._stored: dict[int, set[str]] = {}  # studies stored per association
+        self.refresher = StudyRefresher(store, settings.public_url("/dicomweb"))
         self._stored_lock = threading.Lock()
 
     def handlers(self) -> list[tuple[Any, Any]]:
@@ -99,6 +100,7 @@ class DicomListener:
         if self.server is not None:
             self.server.shutdown()
             self.server = None
+        self.refresher.stop()
 
     def _on_connect(self, event: Any) -> None:
         """TCP_NODELAY, and the address allow-list: others are aborted before they speak."""
@@ -168,15 +170,12 @@ class DicomListener:
         return SUCCESS
 
     def _on_end(self, event: Any) -> None:
-        """The association is over: the ImagingStudy of each study it stored is rebuilt."""
+        """The association is over: the ImagingStudy of each study it stored is rebuilt
+        (within a second, by ``refresh.py``)."""
         with self._stored_lock:
             studies = self._stored.pop(id(event.assoc), set())
-        if not studies:
-            return
-        try:
-            refresh_studies(self.store, studies, self.settings.public_url("/dicomweb"))
-        except Exception:  # the studies stay stale: the maintenance loop tries again
-            log.exception("could not update the ImagingStudy of %d studies", len(studies))
+        if studies:
+            self.refresher.request(studies)
 
 
 def _failure(exc: Exception, what: str) -> int:
