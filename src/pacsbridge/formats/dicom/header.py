@@ -8,6 +8,9 @@ to walk: tag, VR, length, value. This walks it and converts each value with
 ``json.element_json``; anything it is unsure of (implicit VR, big endian, deflate, UN,
 ISO 2022 text, an out-of-order or truncated element) makes it decline with None, and the
 caller takes pydicom's path, which the tests hold it to, element by element.
+
+``Header`` reads attributes back out of such JSON by keyword, as DICOM text: the index
+rows and the ImagingStudy need a dozen of them, not a pydicom Dataset of hundreds.
 """
 
 from __future__ import annotations
