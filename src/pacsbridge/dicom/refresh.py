@@ -31,7 +31,6 @@ class StudyRefresher:
         self.wado_base = wado_base
         self.delay = delay
         self._due: dict[str, float] = {}  # study -> when to rebuild (monotonic)
-        self._busy = False
         self._stopping = False
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -47,11 +46,6 @@ class StudyRefresher:
                                                 daemon=True)  # fmt: skip
                 self._thread.start()
             self._changed.notify_all()
-
-    def wait_idle(self, timeout: float = 30.0) -> bool:
-        """True once nothing is waiting or running."""
-        with self._changed:
-            return self._changed.wait_for(lambda: not self._due and not self._busy, timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Rebuild what waits now, then end the worker (a later request starts another)."""
@@ -76,15 +70,10 @@ class StudyRefresher:
                     wait = None if soonest is None else max(0.0, soonest - time.monotonic())
                     self._changed.wait(wait)
                     continue
-                self._busy = True
             try:
                 refresh_studies(self.store, studies, self.wado_base)
             except Exception:  # the studies stay stale: the maintenance loop tries again
                 log.exception("could not update the ImagingStudy of %d studies", len(studies))
-            finally:
-                with self._changed:
-                    self._busy = False
-                    self._changed.notify_all()
 
     def _take_due(self) -> set[str]:
         now = time.monotonic()
