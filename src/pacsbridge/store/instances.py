@@ -22,13 +22,14 @@ from typing import Any
 import orjson
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
-from sqlalchemy import Row, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from pacsbridge.errors import BadValue
 from pacsbridge.formats.dicom.header import Header, read_header_json
 from pacsbridge.formats.dicom.json import BASE_PLACEHOLDER, dataset_to_json, fill_bulk_uris
 from pacsbridge.formats.dicom.part10 import file_head
 from pacsbridge.store.database import one_round_trip
+from pacsbridge.store.driver import DriverStatement
 from pacsbridge.store.resources import utc_now
 from pacsbridge.store.tables import dicom_instance, dicom_series, dicom_study
 from pacsbridge.store.transaction import Store, Transaction
@@ -37,9 +38,9 @@ _UID = re.compile(r"[0-9]+(\.[0-9]+)*")  # PS3.5 9.1, at most 64 characters chec
 STUDY_TOUCH = timedelta(seconds=5)  # how stale a receiving study's updated_at may get
 BULK_THRESHOLD = 1024  # bytes: larger binary values are left out of the stored metadata
 
-# Built once: a statement made per instance costs more than running it (SQLAlchemy).
+# Built once and run on the driver: SQLAlchemy's work per call costs more than the SQL.
 # What the index knows of the instance, its study and its series: one query, one round trip.
-_LOOKUP = select(
+_LOOKUP = DriverStatement(select(
     select(dicom_instance.c.study_uid).where(dicom_instance.c.sop_instance_uid == bindparam("sop"))
     .scalar_subquery().label("known"),
     *(select(column).where(dicom_study.c.study_uid == bindparam("study")).scalar_subquery()
@@ -47,14 +48,14 @@ _LOOKUP = select(
                                          dicom_study.c.updated_at)),
     select(dicom_series.c.series_uid).where(dicom_series.c.series_uid == bindparam("series"))
     .scalar_subquery().label("series"),
-)  # fmt: skip
-_TOUCH_STUDY = (
+))  # fmt: skip
+_TOUCH_STUDY = DriverStatement(
     update(dicom_study).where(dicom_study.c.study_uid == bindparam("study"))
     .values(modalities=bindparam("modalities"), fhir_stale=True,
             updated_at=bindparam("updated_at"))
 )  # fmt: skip
-_NEW_STUDY, _NEW_SERIES, _NEW_INSTANCE = (insert(dicom_study), insert(dicom_series),
-                                          insert(dicom_instance))  # fmt: skip
+_NEW_STUDY, _NEW_SERIES, _NEW_INSTANCE = (DriverStatement(insert(table)) for table in
+                                          (dicom_study, dicom_series, dicom_instance))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,9 @@ def store_instance(
 
     def commit_index() -> bool:  # run again if PostgreSQL undoes it (a deadlock)
         with store.transaction("dicom") as transaction:
-            current = transaction.connection.execute(
-                _LOOKUP, {"sop": sop_uid, "study": study_uid, "series": series_uid}
-            ).one()
+            current = _LOOKUP.one(
+                transaction.connection, {"sop": sop_uid, "study": study_uid, "series": series_uid}
+            )
             if current.known is not None and not replace:  # keep the first copy (the default)
                 return False
             if current.known is not None:
@@ -158,7 +159,7 @@ def _fsync_directory(directory: Path) -> None:
         os.close(handle)
 
 
-def _index(transaction: Transaction, header: Header, current: Row, file_meta: FileMetaDataset,
+def _index(transaction: Transaction, header: Header, current: Any, file_meta: FileMetaDataset,
            relative: Path, size: int) -> None:  # fmt: skip
     """The study, series and instance rows; ``current``: what ``_LOOKUP`` found."""
     connection = transaction.connection
@@ -177,7 +178,7 @@ def _index(transaction: Transaction, header: Header, current: Row, file_meta: Fi
                                     f"/instances/{sop_uid}/bulkdata")  # fmt: skip
     with one_round_trip(connection):  # nothing below reads an answer
         if current.updated_at is None:  # no study row yet
-            connection.execute(_NEW_STUDY, dict(study_uid=study_uid, modalities=modality,
+            _NEW_STUDY.execute(connection, dict(study_uid=study_uid, modalities=modality,
                                                 fhir_stale=True, **study_row))  # fmt: skip
         else:
             modalities = set(filter(None, (current.modalities or "").split("\\")))
@@ -190,14 +191,14 @@ def _index(transaction: Transaction, header: Header, current: Row, file_meta: Fi
             changed = joined != current.modalities or not current.fhir_stale
             if (transaction.store.database.is_postgresql or changed
                     or now - current.updated_at > STUDY_TOUCH):  # fmt: skip
-                connection.execute(_TOUCH_STUDY, {"study": study_uid, "modalities": joined,
+                _TOUCH_STUDY.execute(connection, {"study": study_uid, "modalities": joined,
                                                   "updated_at": now})  # fmt: skip
         if current.series is None:
-            connection.execute(_NEW_SERIES, dict(
+            _NEW_SERIES.execute(connection, dict(
                 series_uid=series_uid, study_uid=study_uid, modality=modality,
                 series_number=_int(header.get("SeriesNumber")),
                 description=header["SeriesDescription"][:64] or None))  # fmt: skip
-        connection.execute(_NEW_INSTANCE, dict(
+        _NEW_INSTANCE.execute(connection, dict(
             sop_instance_uid=sop_uid, series_uid=series_uid,
             study_uid=study_uid, sop_class_uid=str(file_meta.MediaStorageSOPClassUID),
             transfer_syntax_uid=str(file_meta.TransferSyntaxUID),
