@@ -64,6 +64,14 @@ class DriverStatement:
         _run(connection, compiled.sql, arguments,
              lambda: cursor.executemany(compiled.sql, arguments))  # fmt: skip
 
+    def scalar(self, connection: Connection, params: Mapping[str, Any]) -> Any:
+        """The first column of the first row, as the driver gives it (``RETURNING pk``)."""
+        cursor = self.execute(connection, params)
+        row = cursor.fetchone()
+        if row is None:
+            raise LookupError("the statement returned no row")
+        return row[0]
+
     def one(self, connection: Connection, params: Mapping[str, Any]) -> Any:
         """A select's single row, its columns as attributes and Python values."""
         compiled = self._compile(connection.dialect, params)

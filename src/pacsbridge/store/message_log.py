@@ -17,11 +17,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from pacsbridge.errors import DuplicateKey
+from pacsbridge.store.driver import DriverStatement
 from pacsbridge.store.resources import utc_now
 from pacsbridge.store.tables import hl7_message
 
 FINAL_OUTCOMES = frozenset({"AA", "AE", "CA", "CE"})
-_INSERT_MESSAGE = insert(hl7_message).returning(hl7_message.c.pk)
+_INSERT_MESSAGE = DriverStatement(insert(hl7_message).returning(hl7_message.c.pk))
 
 
 class AlreadyReceived(DuplicateKey):
@@ -111,7 +112,7 @@ def _insert(
     row = {"received_at": utc_now(), "direction": direction, "outcome": outcome, "error": error,
            "resources": orjson.dumps(resources).decode() if resources else None,
            "raw": raw, "ack": ack, "dedup_key": key, **values}  # fmt: skip
-    return connection.execute(_INSERT_MESSAGE, row).scalar_one()
+    return int(_INSERT_MESSAGE.scalar(connection, row))
 
 
 def _cut(value: str | None) -> str | None:

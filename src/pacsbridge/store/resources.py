@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from pacsbridge.errors import VersionConflict
+from pacsbridge.store.driver import DriverStatement
 from pacsbridge.store.tables import idx_token, resource, resource_version
 
 
@@ -95,7 +96,7 @@ _BY_IDENTIFIER = (
 )
 _BY_IDENTIFIER_SYSTEM = _BY_IDENTIFIER.where(idx_token.c.system == bindparam("system"))
 _INSERT_RESOURCE = insert(resource).returning(resource.c.pk)
-_INSERT_VERSION = insert(resource_version)
+_INSERT_VERSION = DriverStatement(insert(resource_version))  # every write runs it
 _UPDATE_RESOURCE = (
     update(resource)
     .where(resource.c.pk == bindparam("b_pk"), resource.c.version_id == bindparam("b_guard"))
@@ -206,8 +207,8 @@ def replace_resource(
 
 def append_version(conn: Connection, stored: StoredResource) -> None:
     """The history row of a version written by ``insert_resource`` or ``replace_resource``."""
-    conn.execute(
-        _INSERT_VERSION,
+    _INSERT_VERSION.execute(
+        conn,
         {"resource_pk": stored.pk, "res_type": stored.type, "res_id": stored.id,
          "version_id": stored.version_id, "last_updated": stored.last_updated,
          "method": stored.method, "content": stored.content},

@@ -21,6 +21,7 @@ from pacsbridge.formats.fhir.imaging_order import (
     requested_procedure_id,
     study_instance_uid,
 )
+from pacsbridge.store.driver import DriverStatement
 from pacsbridge.store.resources import select_current, utc_now
 from pacsbridge.store.search.values import normalize_string
 from pacsbridge.store.tables import worklist_item
@@ -37,10 +38,10 @@ SCHEMES = {
     "http://www.radlex.org": "RADLEX",
 }
 CANCELLED = {"revoked", "entered-in-error"}
-_UPDATE_ROW = update(worklist_item).where(
-    worklist_item.c.service_request_id == bindparam("b_order")
+_UPDATE_ROW = DriverStatement(
+    update(worklist_item).where(worklist_item.c.service_request_id == bindparam("b_order"))
 )
-_INSERT_ROW = insert(worklist_item)
+_INSERT_ROW = DriverStatement(insert(worklist_item))
 
 
 def project_worklist(transaction: Transaction, change: Change) -> None:
@@ -71,8 +72,8 @@ def _project_order(
         connection.execute(delete(worklist_item).where(keyed))
         return
     row = _fitted(worklist_row(transaction, order_id, order))
-    if new or connection.execute(_UPDATE_ROW, {**row, "b_order": order_id}).rowcount == 0:
-        connection.execute(_INSERT_ROW, {**row, "service_request_id": order_id})
+    if new or _UPDATE_ROW.execute(connection, {**row, "b_order": order_id}).rowcount == 0:
+        _INSERT_ROW.execute(connection, {**row, "service_request_id": order_id})
 
 
 def _fitted(row: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.engine import Connection
 
+from pacsbridge.store.driver import DriverStatement
 from pacsbridge.store.search.dates import is_long
 from pacsbridge.store.search.extract import IndexRows, extract
 from pacsbridge.store.search.params import SearchRegistry
@@ -47,14 +48,15 @@ def _rows(pk: int, res_type: str, rows: IndexRows) -> dict[str, list[dict[str, A
     }
 
 
-# Built once: every write runs them.
-_CLEAR = [delete(t).where(t.c.resource_pk == bindparam("pk")) for t in INDEX_TABLES.values()]
-_INSERT = {kind: insert(table) for kind, table in INDEX_TABLES.items()}
+# Built once and run on the driver: every write runs them.
+_CLEAR = [DriverStatement(delete(t).where(t.c.resource_pk == bindparam("pk")))
+          for t in INDEX_TABLES.values()]  # fmt: skip
+_INSERT = {kind: DriverStatement(insert(table)) for kind, table in INDEX_TABLES.items()}
 
 
 def clear_index(conn: Connection, pk: int) -> None:
     for statement in _CLEAR:
-        conn.execute(statement, {"pk": pk})
+        statement.execute(conn, {"pk": pk})
 
 
 def write_index(
@@ -72,4 +74,4 @@ def write_index(
     rows = extract(body, registry.for_resource(res_type))
     for kind, values in _rows(pk, res_type, rows).items():
         if values:
-            conn.execute(_INSERT[kind], values)
+            _INSERT[kind].executemany(conn, values)
