@@ -72,18 +72,27 @@ class DriverStatement:
             raise LookupError("the statement returned no row")
         return row[0]
 
-    def one(self, connection: Connection, params: Mapping[str, Any]) -> Any:
-        """A select's single row, its columns as attributes and Python values."""
+    def all(self, connection: Connection, params: Mapping[str, Any]) -> list[Any]:
+        """A select's rows, their columns as attributes and Python values."""
         compiled = self._compile(connection.dialect, params)
-        assert compiled.row is not None, "one() is for selects"
+        assert compiled.row is not None, "all() is for selects"
         cursor = connection.connection.cursor()
         arguments = _arguments(compiled, params)
         _run(connection, compiled.sql, arguments, lambda: cursor.execute(compiled.sql, arguments))
-        rows = cursor.fetchall()
-        if len(rows) != 1:
-            raise LookupError(f"expected one row, got {len(rows)}")
-        values = zip(compiled.results, rows[0], strict=True)
-        return compiled.row(*(v if convert is None else convert(v) for convert, v in values))
+        make, results = compiled.row, compiled.results
+        return [make(*(v if convert is None else convert(v)
+                       for convert, v in zip(results, found, strict=True)))
+                for found in cursor.fetchall()]  # fmt: skip
+
+    def first(self, connection: Connection, params: Mapping[str, Any]) -> Any | None:
+        found = self.all(connection, params)
+        return found[0] if found else None
+
+    def one(self, connection: Connection, params: Mapping[str, Any]) -> Any:
+        found = self.all(connection, params)
+        if len(found) != 1:
+            raise LookupError(f"expected one row, got {len(found)}")
+        return found[0]
 
     def _compile(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
         key = (dialect.name, tuple(params))

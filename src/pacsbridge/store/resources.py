@@ -77,12 +77,13 @@ def _from_current(row: Any) -> StoredResource:
     )
 
 
-# Built once: reads by id are the hottest path, and building a statement costs more
-# than running it.
-_BY_ID = select(*_CURRENT).where(
+# Built once and run on the driver: reads by id are the hottest path, and SQLAlchemy's
+# work per call costs more than the SQL.
+_BY_ID_SELECT = select(*_CURRENT).where(
     resource.c.res_type == bindparam("res_type"), resource.c.res_id == bindparam("res_id")
 )
-_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_BY_ID = DriverStatement(_BY_ID_SELECT)
+_BY_ID_FOR_UPDATE = DriverStatement(_BY_ID_SELECT.with_for_update())
 _BY_IDENTIFIER = (
     select(*_CURRENT)
     .join(idx_token, idx_token.c.resource_pk == resource.c.pk)
@@ -95,9 +96,24 @@ _BY_IDENTIFIER = (
     .limit(bindparam("limit"))
 )
 _BY_IDENTIFIER_SYSTEM = _BY_IDENTIFIER.where(idx_token.c.system == bindparam("system"))
-_INSERT_RESOURCE = insert(resource).returning(resource.c.pk)
+_BY_ONE_IDENTIFIER = (  # the common case, one value: no expanding IN, so on the driver
+    select(*_CURRENT)
+    .join(idx_token, idx_token.c.resource_pk == resource.c.pk)
+    .where(
+        idx_token.c.res_type == bindparam("res_type"),
+        idx_token.c.param == "identifier",
+        idx_token.c.code == bindparam("code"),
+        resource.c.deleted.is_(False),
+    )
+    .limit(bindparam("limit"))
+)
+_BY_ONE_IDENTIFIER_ANY_SYSTEM = DriverStatement(_BY_ONE_IDENTIFIER)
+_BY_ONE_IDENTIFIER_SYSTEM = DriverStatement(
+    _BY_ONE_IDENTIFIER.where(idx_token.c.system == bindparam("system"))
+)
+_INSERT_RESOURCE = DriverStatement(insert(resource).returning(resource.c.pk))
 _INSERT_VERSION = DriverStatement(insert(resource_version))  # every write runs it
-_UPDATE_RESOURCE = (
+_UPDATE_RESOURCE = DriverStatement(
     update(resource)
     .where(resource.c.pk == bindparam("b_pk"), resource.c.version_id == bindparam("b_guard"))
     .values(
@@ -113,7 +129,7 @@ def select_current(
     conn: Connection, res_type: str, res_id: str, *, for_update: bool = False
 ) -> StoredResource | None:
     query = _BY_ID_FOR_UPDATE if for_update and conn.dialect.name == "postgresql" else _BY_ID
-    row = conn.execute(query, {"res_type": res_type, "res_id": res_id}).first()
+    row = query.first(conn, {"res_type": res_type, "res_id": res_id})
     return _from_current(row) if row else None
 
 
@@ -122,6 +138,12 @@ def select_current_by_identifier(
 ) -> list[StoredResource]:
     """Current resources with one of these identifier values (and this system), whole:
     the caller that looks up by identifier nearly always reads what it found next."""
+    if len(codes) == 1:
+        one = _BY_ONE_IDENTIFIER_SYSTEM if system is not None else _BY_ONE_IDENTIFIER_ANY_SYSTEM
+        params = {"res_type": res_type, "code": codes[0], "limit": limit}
+        if system is not None:
+            params["system"] = system
+        return [_from_current(row) for row in one.all(conn, params)]
     query = _BY_IDENTIFIER_SYSTEM if system is not None else _BY_IDENTIFIER
     rows = conn.execute(
         query, {"res_type": res_type, "codes": codes, "system": system, "limit": limit}
@@ -174,7 +196,7 @@ def insert_resource(
     content = stamp(body, res_id, 1, moment)
     values = {"res_type": res_type, "res_id": res_id, "version_id": 1,
               "last_updated": moment, "deleted": False, "content": content}  # fmt: skip
-    pk = conn.execute(_INSERT_RESOURCE, values).scalar_one()
+    pk = int(_INSERT_RESOURCE.scalar(conn, values))
     return StoredResource(pk, res_type, res_id, 1, moment, False, content, method)
 
 
@@ -190,8 +212,8 @@ def replace_resource(
     version_id = current.version_id + 1
     content = stamp(body, current.id, version_id, moment) if body is not None else None
     guard = expected_version if expected_version is not None else current.version_id
-    result = conn.execute(
-        _UPDATE_RESOURCE,
+    result = _UPDATE_RESOURCE.execute(
+        conn,
         {"b_pk": current.pk, "b_guard": guard, "version_id": version_id,
          "last_updated": moment, "deleted": body is None, "content": content},
     )  # fmt: skip
