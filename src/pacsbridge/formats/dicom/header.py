@@ -25,14 +25,15 @@ from pydicom.uid import UID
 from pacsbridge.formats.dicom.json import charset_codec, element_json
 
 _TAG = struct.Struct("<HH")
-_SHORT = struct.Struct("<H")
+_HEAD = struct.Struct("<HH2sH")  # group, element, VR, and the length if it is a short one
 _LONG = struct.Struct("<L")
-_LONG_LENGTH_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN",
-                    b"UR", b"UT", b"UV"}  # fmt: skip
-_SHORT_LENGTH_VRS = {b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS",
-                     b"LO", b"LT", b"PN", b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL",
-                     b"US"}  # fmt: skip
-_BINARY = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW"}
+# The VRs as they come, to their names: one dict lookup tells the kind of length too.
+_LONG_LENGTH_VRS = {vr: vr.decode() for vr in (b"OB", b"OD", b"OF", b"OL", b"OV", b"OW",
+                    b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV")}  # fmt: skip
+_SHORT_LENGTH_VRS = {vr: vr.decode() for vr in (b"AE", b"AS", b"AT", b"CS", b"DA", b"DS",
+                     b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"PN", b"SH", b"SL", b"SS",
+                     b"ST", b"TM", b"UI", b"UL", b"US")}  # fmt: skip
+_BINARY = {"OB", "OD", "OF", "OL", "OV", "OW"}
 _PIXELS = {0x7FE00008, 0x7FE00009, 0x7FE00010}  # where pydicom's stop_before_pixels stops
 ITEM, ITEM_END, SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 UNDEFINED = 0xFFFFFFFF
@@ -69,45 +70,55 @@ def _dataset(data: bytes, position: int, end: int, codec: str | None, threshold:
     previous = -1
     bulk = (threshold // 4) * 3  # pydicom's rule: base64 makes values a third longer
     while position < end:
-        group, number = _TAG.unpack_from(data, position)
+        group, number, raw_vr, length = _HEAD.unpack_from(data, position)
         tag = group << 16 | number
         if tag == ITEM_END and delimited:
             return found, position + 8
         if top and tag in _PIXELS:
             return found, position
-        vr = data[position + 4 : position + 6]
         if tag <= previous or group == 0xFFFE:
             raise _Decline  # out of order, repeated, or a stray delimiter
         previous = tag
-        if vr in _LONG_LENGTH_VRS:
-            (length,) = _LONG.unpack_from(data, position + 8)
-            position += 12
-        elif vr in _SHORT_LENGTH_VRS:
-            (length,) = _SHORT.unpack_from(data, position + 6)
+        vr = _SHORT_LENGTH_VRS.get(raw_vr)
+        if vr is not None:
             position += 8
         else:
-            raise _Decline
-        key = f"{tag:08X}"
-        if vr == b"SQ":
+            vr = _LONG_LENGTH_VRS.get(raw_vr)
+            if vr is None:
+                raise _Decline
+            (length,) = _LONG.unpack_from(data, position + 8)
+            position += 12
+        key = _KEYS.get(tag) or _key_of(tag)
+        if vr == "SQ":
             items, position = _sequence(data, position, length, codec, threshold)
             found[key] = {"vr": "SQ", "Value": items}
             continue
-        if length == UNDEFINED or vr == b"UN" or position + length > end:
+        if length == UNDEFINED or vr == "UN" or position + length > end:
             raise _Decline
         value = data[position : position + length]
         position += length
         if tag == 0x00080005:
             codec = charset_codec(value.decode("ascii").split("\\"))
         if vr in _BINARY and length > bulk:
-            found[key] = {"vr": vr.decode(), "BulkDataURI": ""}
+            found[key] = {"vr": vr, "BulkDataURI": ""}
             continue
-        converted = element_json(vr.decode(), value, codec)
+        converted = element_json(vr, value, codec)
         if converted is None:
             raise _Decline
         found[key] = converted
     if delimited:
         raise _Decline  # the item delimiter never came
     return found, position
+
+
+_KEYS: dict[int, str] = {}  # tag → its JSON key, for the tags seen so far (bounded)
+
+
+def _key_of(tag: int) -> str:
+    key = f"{tag:08X}"
+    if len(_KEYS) < 65536:
+        _KEYS[tag] = key
+    return key
 
 
 def _sequence(data: bytes, position: int, length: int, codec: str | None,

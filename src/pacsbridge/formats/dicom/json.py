@@ -30,6 +30,7 @@ _CHARSET_VR = {"SH", "LO", "ST", "PN", "LT", "UC", "UT"}
 _TEXT = _STRIP_BOTH | _SINGLE_VALUED | _CHARSET_VR | {"UI", "AS"}
 _NUMBERS = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d", "UV": "Q",
             "SV": "q"}  # fmt: skip
+_ONE_NUMBER = {vr: struct.Struct("<" + code) for vr, code in _NUMBERS.items()}
 _BINARY = {"OB", "OD", "OF", "OL", "OV", "OW"}
 _SIMPLE_CODECS = {"iso8859", "latin_1", "utf_8", "ascii", "iso_ir_6"}
 
@@ -110,6 +111,10 @@ def element_json(vr: str, value: bytes, codec: str | None,
         return {"vr": vr, "Value": parts}
     if vr in _NUMBERS:
         code = _NUMBERS[vr]
+        one = _ONE_NUMBER[vr] if little_endian else None
+        if one is not None and len(value) == one.size:  # the common case: a single value
+            (number,) = one.unpack(value)
+            return {"vr": vr, "Value": [float(number) if code in "fd" else number]}
         size = struct.calcsize("<" + code)
         if len(value) % size:
             return None
