@@ -103,7 +103,7 @@ class DicomListener:
         self.refresher.stop()
 
     def _on_connect(self, event: Any) -> None:
-        """TCP_NODELAY, and the address allow-list: others are aborted before they speak."""
+        """TCP_NODELAY, and the address allow-list: others are cut off before they speak."""
         _tune_socket(event)
         if not self.allowed:
             return
@@ -116,7 +116,9 @@ class DicomListener:
             allowed = False
         if not allowed:
             log.warning("DICOM connection refused by the allow-list", extra={"peer": address})
-            event.assoc.abort()
+            # Closed, not aborted: before the A-ASSOCIATE-RQ (state Sta2) PS3.8 has no
+            # A-ABORT, and pynetdicom's state machine raised in the DUL thread.
+            event.assoc.dul.socket.close()
 
     def _handle_find(self, event: Any) -> Iterator[tuple[int, Any]]:
         """Modality Worklist C-FIND: pending answers, then success (PS3.4 K.4.1.3)."""
