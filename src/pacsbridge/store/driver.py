@@ -49,20 +49,14 @@ class DriverStatement:
     def execute(self, connection: Connection, params: Mapping[str, Any]) -> Any:
         """Run once; the driver's cursor, for ``rowcount``."""
         compiled = self._compile(connection.dialect, params)
-        cursor = connection.connection.cursor()
-        arguments = _arguments(compiled, params)
-        _run(connection, compiled.sql, arguments, lambda: cursor.execute(compiled.sql, arguments))
-        return cursor
+        return _run(connection, compiled.sql, _arguments(compiled, params))
 
     def executemany(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run for each row; all rows name the same columns."""
         if not rows:
             return
         compiled = self._compile(connection.dialect, rows[0])
-        cursor = connection.connection.cursor()
-        arguments = [_arguments(compiled, row) for row in rows]
-        _run(connection, compiled.sql, arguments,
-             lambda: cursor.executemany(compiled.sql, arguments))  # fmt: skip
+        _run(connection, compiled.sql, [_arguments(compiled, row) for row in rows], many=True)
 
     def scalar(self, connection: Connection, params: Mapping[str, Any]) -> Any:
         """The first column of the first row, as the driver gives it (``RETURNING pk``)."""
@@ -76,9 +70,7 @@ class DriverStatement:
         """A select's rows, their columns as attributes and Python values."""
         compiled = self._compile(connection.dialect, params)
         assert compiled.row is not None, "all() is for selects"
-        cursor = connection.connection.cursor()
-        arguments = _arguments(compiled, params)
-        _run(connection, compiled.sql, arguments, lambda: cursor.execute(compiled.sql, arguments))
+        cursor = _run(connection, compiled.sql, _arguments(compiled, params))
         make, results = compiled.row, compiled.results
         return [make(*(v if convert is None else convert(v)
                        for convert, v in zip(results, found, strict=True)))
@@ -143,10 +135,16 @@ def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
     return tuple(values[name] for name in compiled.names)
 
 
-def _run(connection: Connection, sql: str, arguments: Any, call: Callable[[], Any]) -> None:
-    """The driver's exceptions as SQLAlchemy's, as ``Connection.execute`` raises them."""
-    dialect = connection.dialect
+def _run(connection: Connection, sql: str, arguments: Any, *, many: bool = False) -> Any:
+    """The driver's cursor after running ``sql``; its exceptions raised as SQLAlchemy's, as
+    ``Connection.execute`` raises them."""
+    cursor = connection.connection.cursor()
+    error = connection.dialect.loaded_dbapi.Error
     try:
-        call()
-    except dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(sql, arguments, exc, dialect.loaded_dbapi.Error) from exc
+        if many:
+            cursor.executemany(sql, arguments)
+        else:
+            cursor.execute(sql, arguments)
+    except error as exc:
+        raise DBAPIError.instance(sql, arguments, exc, error) from exc
+    return cursor
