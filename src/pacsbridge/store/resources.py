@@ -84,33 +84,23 @@ _BY_ID_SELECT = select(*_CURRENT).where(
 )
 _BY_ID = DriverStatement(_BY_ID_SELECT)
 _BY_ID_FOR_UPDATE = DriverStatement(_BY_ID_SELECT.with_for_update())
-_BY_IDENTIFIER = (
+_IDENTIFIED = (
     select(*_CURRENT)
     .join(idx_token, idx_token.c.resource_pk == resource.c.pk)
     .where(
         idx_token.c.res_type == bindparam("res_type"),
         idx_token.c.param == "identifier",
-        idx_token.c.code.in_(bindparam("codes", expanding=True)),
         resource.c.deleted.is_(False),
     )
     .limit(bindparam("limit"))
 )
-_BY_IDENTIFIER_SYSTEM = _BY_IDENTIFIER.where(idx_token.c.system == bindparam("system"))
-_BY_ONE_IDENTIFIER = (  # the common case, one value: no expanding IN, so on the driver
-    select(*_CURRENT)
-    .join(idx_token, idx_token.c.resource_pk == resource.c.pk)
-    .where(
-        idx_token.c.res_type == bindparam("res_type"),
-        idx_token.c.param == "identifier",
-        idx_token.c.code == bindparam("code"),
-        resource.c.deleted.is_(False),
-    )
-    .limit(bindparam("limit"))
-)
+_IN_SYSTEM = idx_token.c.system == bindparam("system")
+_BY_IDENTIFIER = _IDENTIFIED.where(idx_token.c.code.in_(bindparam("codes", expanding=True)))
+_BY_IDENTIFIER_SYSTEM = _BY_IDENTIFIER.where(_IN_SYSTEM)
+# The common case, one value: no expanding IN, so it runs on the driver.
+_BY_ONE_IDENTIFIER = _IDENTIFIED.where(idx_token.c.code == bindparam("code"))
 _BY_ONE_IDENTIFIER_ANY_SYSTEM = DriverStatement(_BY_ONE_IDENTIFIER)
-_BY_ONE_IDENTIFIER_SYSTEM = DriverStatement(
-    _BY_ONE_IDENTIFIER.where(idx_token.c.system == bindparam("system"))
-)
+_BY_ONE_IDENTIFIER_SYSTEM = DriverStatement(_BY_ONE_IDENTIFIER.where(_IN_SYSTEM))
 _INSERT_RESOURCE = DriverStatement(insert(resource).returning(resource.c.pk))
 _INSERT_VERSION = DriverStatement(insert(resource_version))  # every write runs it
 _UPDATE_RESOURCE = DriverStatement(
