@@ -99,6 +99,15 @@ def store_instance(
         raise OtherStudy(f"instance {sop_uid} belongs to study {study_uid}")
     relative = Path("dicom") / study_uid / series_uid / f"{sop_uid}.dcm"
     temporary, size = _write_temporary(data_dir / relative, head, dataset)
+    fill_bulk_uris(metadata, f"{BASE_PLACEHOLDER}/studies/{study_uid}/series/{series_uid}"
+                             f"/instances/{sop_uid}/bulkdata")  # fmt: skip
+    instance = {  # its row but for received_at; made before the transaction takes its lock
+        "sop_instance_uid": sop_uid, "series_uid": series_uid, "study_uid": study_uid,
+        "sop_class_uid": str(file_meta.MediaStorageSOPClassUID),
+        "transfer_syntax_uid": str(file_meta.TransferSyntaxUID),
+        "instance_number": _int(header.get("InstanceNumber")), "path": str(relative),
+        "size": size, "metadata": orjson.dumps(metadata).decode(),
+    }  # fmt: skip
 
     def commit_index() -> bool:  # run again if PostgreSQL undoes it (a deadlock)
         with store.transaction("dicom") as transaction:
@@ -111,7 +120,7 @@ def store_instance(
                 transaction.connection.execute(
                     delete(dicom_instance).where(dicom_instance.c.sop_instance_uid == sop_uid)
                 )
-            _index(transaction, header, current, file_meta, relative, size)
+            _index(transaction, header, current, instance)
             _put_in_place(temporary, data_dir / relative)  # named before the row commits
         return True
 
@@ -159,11 +168,11 @@ def _fsync_directory(directory: Path) -> None:
         os.close(handle)
 
 
-def _index(transaction: Transaction, header: Header, current: Any, file_meta: FileMetaDataset,
-           relative: Path, size: int) -> None:  # fmt: skip
+def _index(transaction: Transaction, header: Header, current: Any,
+           instance: dict[str, Any]) -> None:  # fmt: skip
     """The study, series and instance rows; ``current``: what ``_LOOKUP`` found."""
     connection = transaction.connection
-    study_uid, series_uid = header["StudyInstanceUID"], header["SeriesInstanceUID"]
+    study_uid, series_uid = instance["study_uid"], instance["series_uid"]
     now = utc_now()
     study_row = {
         "patient_id": header.get("PatientID"),
@@ -173,9 +182,6 @@ def _index(transaction: Transaction, header: Header, current: Any, file_meta: Fi
         "updated_at": now,
     }
     modality = header.get("Modality")
-    sop_uid = str(file_meta.MediaStorageSOPInstanceUID)
-    fill_bulk_uris(header.metadata, f"{BASE_PLACEHOLDER}/studies/{study_uid}/series/{series_uid}"
-                                    f"/instances/{sop_uid}/bulkdata")  # fmt: skip
     with one_round_trip(connection):  # nothing below reads an answer
         if current.updated_at is None:  # no study row yet
             _NEW_STUDY.execute(connection, dict(study_uid=study_uid, modalities=modality,
@@ -198,13 +204,7 @@ def _index(transaction: Transaction, header: Header, current: Any, file_meta: Fi
                 series_uid=series_uid, study_uid=study_uid, modality=modality,
                 series_number=_int(header.get("SeriesNumber")),
                 description=header["SeriesDescription"][:64] or None))  # fmt: skip
-        _NEW_INSTANCE.execute(connection, dict(
-            sop_instance_uid=sop_uid, series_uid=series_uid,
-            study_uid=study_uid, sop_class_uid=str(file_meta.MediaStorageSOPClassUID),
-            transfer_syntax_uid=str(file_meta.TransferSyntaxUID),
-            instance_number=_int(header.get("InstanceNumber")), path=str(relative),
-            size=size, metadata=orjson.dumps(header.metadata).decode(),
-            received_at=now))  # fmt: skip
+        _NEW_INSTANCE.execute(connection, {**instance, "received_at": now})
 
 
 def _int(value: Any) -> int | None:
