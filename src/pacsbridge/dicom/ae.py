@@ -21,11 +21,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from pydicom.dataset import Dataset
-from pynetdicom import AE, evt
+from pynetdicom import AE, _config, evt
 from pynetdicom.transport import ThreadedAssociationServer
 
 from pacsbridge.config import Settings
-from pacsbridge.dicom import mpps, reactors
+from pacsbridge.dicom import mpps, reactors, store_response
 from pacsbridge.dicom.contexts import supported_contexts
 from pacsbridge.dicom.refresh import StudyRefresher
 from pacsbridge.dicom.status import status_for
@@ -52,7 +52,12 @@ class DicomListener:
         }  # fmt: skip
         self.ae = AE(ae_title=settings.ae_title)
         self.contexts = supported_contexts()  # every storage class in every syntax
+        if not logging.getLogger("pynetdicom").isEnabledFor(logging.DEBUG):
+            # pynetdicom's standard handlers format a log entry for every PDU and DIMSE
+            # message, and log each C-STORE at INFO: below debug, our own lines suffice.
+            _config.LOG_HANDLER_LEVEL = "none"
         reactors.install()  # pynetdicom's threads woken by their work, not a 1 ms poll
+        store_response.install()  # C-STORE answers encoded without pydicom
         self.ae.maximum_pdu_size = 0  # no limit: fewer, larger PDUs for images
         # Each association is a thread; a peer that connects and says nothing holds one
         # until the ARTIM timer (acse_timeout) drops it, so both are settings.
