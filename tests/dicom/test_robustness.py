@@ -158,6 +158,33 @@ def test_the_default_policy_keeps_the_first_copy_and_leaves_no_temporary_file(st
     assert not list((tmp_path / "dicom").rglob("*.part"))
 
 
+def test_a_half_written_file_left_without_its_row_is_replaced(store, tmp_path):
+    """A crash between the file and the commit leaves a file that no row names; the
+    sender's retry must not be taken for a duplicate of it."""
+    from pydicom import dcmread
+
+    from tests.dicom.test_storage import fresh_ct
+
+    ds = dcmread(fresh_ct(tmp_path, "LEFTOVER"))
+    final = (tmp_path / "dicom" / ds.StudyInstanceUID / ds.SeriesInstanceUID
+             / f"{ds.SOPInstanceUID}.dcm")  # fmt: skip
+    final.parent.mkdir(parents=True)
+    final.write_bytes(b"\0" * 200)  # cut off mid-write
+    listener = DicomListener(store, Settings(data_dir=tmp_path))
+    port = free_port()
+    listener.start("127.0.0.1", port)
+    try:
+        ae = AE(ae_title="MODALITY")
+        ae.add_requested_context(CTImageStorage)
+        assoc = ae.associate("127.0.0.1", port, ae_title="PACSBRIDGE")
+        assert assoc.send_c_store(ds).Status == 0
+        assoc.release()
+    finally:
+        listener.stop()
+    assert dcmread(final).SOPInstanceUID == ds.SOPInstanceUID
+    assert not list((tmp_path / "dicom").rglob("*.part"))
+
+
 def test_idle_connections_leave_dicom_and_http_answering(store, tmp_path):
     """Connections that never speak take no service away for long: 1,000 on HTTP (asyncio
     holds them), and on DICOM more than its associations (each a thread), which the ARTIM

@@ -36,6 +36,7 @@ from pacsbridge.store.transaction import Store, Transaction
 
 _UID = re.compile(r"[0-9]+(\.[0-9]+)*")  # PS3.5 9.1, at most 64 characters checked below
 STUDY_TOUCH = timedelta(seconds=5)  # how stale a receiving study's updated_at may get
+_CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL
 BULK_THRESHOLD = 1024  # bytes: larger binary values are left out of the stored metadata
 
 # Built once and run on the driver: SQLAlchemy's work per call costs more than the SQL.
@@ -98,7 +99,7 @@ def store_instance(
     if expected_study is not None and study_uid != expected_study:
         raise OtherStudy(f"instance {sop_uid} belongs to study {study_uid}")
     relative = Path("dicom") / study_uid / series_uid / f"{sop_uid}.dcm"
-    temporary, size = _write_temporary(data_dir / relative, head, dataset)
+    written, size = _write_file(data_dir / relative, head, dataset)
     fill_bulk_uris(metadata, f"{BASE_PLACEHOLDER}/studies/{study_uid}/series/{series_uid}"
                              f"/instances/{sop_uid}/bulkdata")  # fmt: skip
     instance = {  # its row but for received_at; made before the transaction takes its lock
@@ -121,13 +122,14 @@ def store_instance(
                     delete(dicom_instance).where(dicom_instance.c.sop_instance_uid == sop_uid)
                 )
             _index(transaction, header, current, instance)
-            _put_in_place(temporary, data_dir / relative)  # named before the row commits
+            _put_in_place(written, data_dir / relative)  # named before the row commits
         return True
 
     try:
         indexed = store.database.retrying(commit_index)
     finally:
-        temporary.unlink(missing_ok=True)  # a duplicate's copy, or a failed commit's
+        if written != data_dir / relative:
+            written.unlink(missing_ok=True)  # a duplicate's copy, or a failed commit's
     return StoredInstance(sop_uid, study_uid, duplicate=not indexed)
 
 
@@ -136,27 +138,34 @@ def _header(head: bytes, dataset: bytes) -> Dataset:
     return dcmread(BytesIO(head + dataset), stop_before_pixels=True, force=True)
 
 
-def _write_temporary(path: Path, head: bytes, dataset: bytes) -> tuple[Path, int]:
-    """Part 10 file beside its final name: preamble, meta, then the dataset bytes
-    unchanged; fsynced. Its own name, so that two senders of one instance never mix."""
+def _write_file(path: Path, head: bytes, dataset: bytes) -> tuple[Path, int]:
+    """The Part 10 file (preamble, meta, then the dataset bytes unchanged), fsynced; and
+    where it went. A new instance is written under its final name: no rename, so one
+    journal commit less per C-STORE. If that name exists (a duplicate, another sender of
+    the same instance, a failed commit's leftover), beside it under a name of its own, so
+    that the first copy stays whole until the index says which one to keep."""
     if not path.parent.exists():  # dicom/<study>/<series>: new names survive a power loss
         path.parent.mkdir(parents=True, exist_ok=True)
         _fsync_directory(path.parent.parent)
         _fsync_directory(path.parent.parent.parent)
-    temporary = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.part")
-    with open(temporary, "xb") as file:
+    try:
+        handle = os.open(path, _CREATE_NEW, 0o666)
+    except FileExistsError:
+        path = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.part")
+        handle = os.open(path, _CREATE_NEW, 0o666)
+    with open(handle, "wb") as file:
         file.write(head)
         file.write(dataset)
         file.flush()
         os.fsync(file.fileno())
-    return temporary, len(head) + len(dataset)
+    return path, len(head) + len(dataset)
 
 
-def _put_in_place(temporary: Path, path: Path) -> None:
+def _put_in_place(written: Path, path: Path) -> None:
     """The final name, its folder fsynced, before the index row that names it commits.
     Run again after a retried commit, it finds the file already there."""
-    if temporary.exists():
-        os.replace(temporary, path)
+    if written != path and written.exists():
+        os.replace(written, path)
     _fsync_directory(path.parent)
 
 
