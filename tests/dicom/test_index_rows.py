@@ -62,6 +62,23 @@ def test_one_study_two_series_two_modalities(store, settings, tmp_path: Path):
     assert all((settings.data_dir / path).is_file() for path in instances)
 
 
+def test_modalities_stay_a_sorted_set_and_a_duplicate_changes_nothing(store, settings):
+    study = generate_uid()
+    for modality in ("SR", "MR", "CT", "MR"):
+        store_instance(store, settings.data_dir, *_received(study, generate_uid(), modality))
+    assert _study(store, study).modalities == "CT\\MR\\SR"
+    meta, body = _received(study, generate_uid(), "US")
+    assert not store_instance(store, settings.data_dir, meta, body).duplicate
+    refresh_studies(store, [study], "http://localhost/dicomweb")
+    assert store_instance(store, settings.data_dir, meta, body).duplicate
+    (kept,) = settings.data_dir.rglob(f"{meta.MediaStorageSOPInstanceUID}.dcm")
+    kept.unlink()  # its file lost, its row kept: sent again, the file is back
+    assert store_instance(store, settings.data_dir, meta, body).duplicate
+    assert kept.is_file()
+    row = _study(store, study)
+    assert (row.modalities, row.fhir_stale) == ("CT\\MR\\SR\\US", False)
+
+
 def test_an_instance_after_the_refresh_makes_the_study_stale_again(store, settings):
     study, series = generate_uid(), generate_uid()
     store_instance(store, settings.data_dir, *_received(study, series, "CT"))

@@ -30,6 +30,7 @@ from pacsbridge.formats.dicom.json import BASE_PLACEHOLDER, dataset_to_json, fil
 from pacsbridge.formats.dicom.part10 import file_head
 from pacsbridge.store.database import one_round_trip
 from pacsbridge.store.driver import DriverStatement
+from pacsbridge.store.instance_upsert import index_new_instance
 from pacsbridge.store.resources import utc_now
 from pacsbridge.store.tables import dicom_instance, dicom_series, dicom_study
 from pacsbridge.store.transaction import Store, Transaction
@@ -110,6 +111,13 @@ def store_instance(
         "size": size, "metadata": orjson.dumps(metadata).decode(),
     }  # fmt: skip
 
+    final = data_dir / relative
+    if store.database.is_postgresql and written == final and not replace:
+        _fsync_directory(final.parent)  # the name is durable before the row commits
+        row = {**instance, **_study_row(header), **_series_row(header), "received_at": utc_now()}
+        indexed = store.database.retrying(index_new_instance, store.database, row)
+        return StoredInstance(sop_uid, study_uid, duplicate=not indexed)
+
     def commit_index() -> bool:  # run again if PostgreSQL undoes it (a deadlock)
         with store.transaction("dicom") as transaction:
             current = _LOOKUP.one(
@@ -183,18 +191,12 @@ def _index(transaction: Transaction, header: Header, current: Any,
     connection = transaction.connection
     study_uid, series_uid = instance["study_uid"], instance["series_uid"]
     now = utc_now()
-    study_row = {
-        "patient_id": header.get("PatientID"),
-        "patient_name": header.get("PatientName"),
-        "study_date": header.get("StudyDate"),
-        "accession": header.get("AccessionNumber"),
-        "updated_at": now,
-    }
     modality = header.get("Modality")
     with one_round_trip(connection):  # nothing below reads an answer
         if current.updated_at is None:  # no study row yet
             _NEW_STUDY.execute(connection, dict(study_uid=study_uid, modalities=modality,
-                                                fhir_stale=True, **study_row))  # fmt: skip
+                                                fhir_stale=True, updated_at=now,
+                                                **_study_row(header)))  # fmt: skip
         else:
             modalities = set(filter(None, (current.modalities or "").split("\\")))
             joined = "\\".join(sorted(m for m in modalities | {modality or ""} if m)) or None
@@ -209,11 +211,28 @@ def _index(transaction: Transaction, header: Header, current: Any,
                 _TOUCH_STUDY.execute(connection, {"study": study_uid, "modalities": joined,
                                                   "updated_at": now})  # fmt: skip
         if current.series is None:
-            _NEW_SERIES.execute(connection, dict(
-                series_uid=series_uid, study_uid=study_uid, modality=modality,
-                series_number=_int(header.get("SeriesNumber")),
-                description=header["SeriesDescription"][:64] or None))  # fmt: skip
+            _NEW_SERIES.execute(connection, dict(series_uid=series_uid, study_uid=study_uid,
+                                                 **_series_row(header)))  # fmt: skip
         _NEW_INSTANCE.execute(connection, {**instance, "received_at": now})
+
+
+def _study_row(header: Header) -> dict[str, Any]:
+    """A new study's columns, from its first instance (but its UID and modalities)."""
+    return {
+        "patient_id": header.get("PatientID"),
+        "patient_name": header.get("PatientName"),
+        "study_date": header.get("StudyDate"),
+        "accession": header.get("AccessionNumber"),
+    }
+
+
+def _series_row(header: Header) -> dict[str, Any]:
+    """A new series' columns, from its first instance (but its UIDs)."""
+    return {
+        "modality": header.get("Modality"),
+        "series_number": _int(header.get("SeriesNumber")),
+        "description": header["SeriesDescription"][:64] or None,
+    }
 
 
 def _int(value: Any) -> int | None:
