@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import BigInteger, Engine, bindparam, create_engine, event, func, select, text
 from sqlalchemy.engine import Connection, make_url
+
+from pacsbridge.store.driver import DriverStatement
 
 T = TypeVar("T")
 
@@ -30,6 +32,10 @@ def one_round_trip(connection: Connection) -> AbstractContextManager[Any]:
     return connection.connection.driver_connection.pipeline()
 
 
+# Taken for nearly every HL7 message: on the driver, without SQLAlchemy's per-call work.
+_ADVISORY_LOCK = DriverStatement(
+    select(func.pg_advisory_xact_lock(bindparam("k", BigInteger)).label("locked"))
+)
 TRANSIENT_ATTEMPTS = 5  # deadlocks and serialization failures, each run again
 
 
@@ -59,7 +65,7 @@ class Database:
         if self.is_postgresql:
             number = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
             number -= 1 << 63  # bigint is signed
-            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": number})
+            _ADVISORY_LOCK.execute(connection, {"k": number})
 
     def retrying(self, work: Callable[..., T], *args: Any) -> T:
         """``work(*args)``, run again when the database undid its transaction."""

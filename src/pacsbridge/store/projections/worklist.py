@@ -64,12 +64,13 @@ def _project_order(
     transaction: Transaction, order_id: str, order: dict[str, Any] | None, *, new: bool
 ) -> None:
     connection = transaction.connection
-    keyed = worklist_item.c.service_request_id == order_id
     is_imaging = order is not None and any(
         e.get("url") == SPS_EXTENSION for e in order.get("extension", [])
     )
     if order is None or not is_imaging:
-        connection.execute(delete(worklist_item).where(keyed))
+        connection.execute(
+            delete(worklist_item).where(worklist_item.c.service_request_id == order_id)
+        )
         return
     row = _fitted(worklist_row(transaction, order_id, order))
     if new or _UPDATE_ROW.execute(connection, {**row, "b_order": order_id}).rowcount == 0:
