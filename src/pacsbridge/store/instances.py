@@ -100,7 +100,8 @@ def store_instance(
     if expected_study is not None and study_uid != expected_study:
         raise OtherStudy(f"instance {sop_uid} belongs to study {study_uid}")
     relative = Path("dicom") / study_uid / series_uid / f"{sop_uid}.dcm"
-    written, size = _write_file(data_dir / relative, head, dataset)
+    final = data_dir / relative
+    written, size = _write_file(final, head, dataset)
     fill_bulk_uris(metadata, f"{BASE_PLACEHOLDER}/studies/{study_uid}/series/{series_uid}"
                              f"/instances/{sop_uid}/bulkdata")  # fmt: skip
     instance = {  # its row but for received_at; made before the transaction takes its lock
@@ -111,9 +112,8 @@ def store_instance(
         "size": size, "metadata": orjson.dumps(metadata).decode(),
     }  # fmt: skip
 
-    final = data_dir / relative
     if store.database.is_postgresql and written == final and not replace:
-        _fsync_directory(final.parent)  # the name is durable before the row commits
+        _put_in_place(written, final)  # its folder fsynced before the row commits
         row = {**instance, **_study_row(header), **_series_row(header), "received_at": utc_now()}
         indexed = store.database.retrying(index_new_instance, store.database, row)
         return StoredInstance(sop_uid, study_uid, duplicate=not indexed)
@@ -130,13 +130,13 @@ def store_instance(
                     delete(dicom_instance).where(dicom_instance.c.sop_instance_uid == sop_uid)
                 )
             _index(transaction, header, current, instance)
-            _put_in_place(written, data_dir / relative)  # named before the row commits
+            _put_in_place(written, final)  # named before the row commits
         return True
 
     try:
         indexed = store.database.retrying(commit_index)
     finally:
-        if written != data_dir / relative:
+        if written != final:
             written.unlink(missing_ok=True)  # a duplicate's copy, or a failed commit's
     return StoredInstance(sop_uid, study_uid, duplicate=not indexed)
 
