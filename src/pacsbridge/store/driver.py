@@ -135,6 +135,12 @@ def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
     return tuple(values[name] for name in compiled.names)
 
 
+def execute_sql(connection: Connection, sql: str, arguments: Any) -> Any:
+    """SQL written for the driver (its parameter style), run as ``DriverStatement`` runs
+    its own: on the connection's driver cursor, errors raised as SQLAlchemy's."""
+    return _run(connection, sql, arguments)
+
+
 def _run(connection: Connection, sql: str, arguments: Any, *, many: bool = False) -> Any:
     """The driver's cursor after running ``sql``; its exceptions raised as SQLAlchemy's, as
     ``Connection.execute`` raises them."""

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from pacsbridge.store.database import Database
+from pacsbridge.store.driver import execute_sql
 
 # Modalities stay a sorted, backslash-separated set (byte order, as Python's sorted()).
 _MERGED_MODALITIES = r"""CASE
@@ -64,14 +65,13 @@ def index_new_instance(database: Database, row: dict[str, Any]) -> bool:
     on their own transaction; False if the instance was indexed already."""
     with database.writer.connect() as connection:
         driver = connection.connection.driver_connection
-        error = connection.dialect.loaded_dbapi.Error
         driver.autocommit = True  # the statement is its own transaction
-        try:
-            (count,) = driver.execute(INDEX_NEW_INSTANCE, row).fetchone()
-        except error as exc:  # raised as SQLAlchemy raises it: deadlocks are retried
+        try:  # errors raised as SQLAlchemy raises them: deadlocks are retried
+            (count,) = execute_sql(connection, INDEX_NEW_INSTANCE, row).fetchone()
+        except DBAPIError:
             if driver.broken:  # the server went away: not back into the pool
                 connection.invalidate()
-            raise DBAPIError.instance(INDEX_NEW_INSTANCE, row, exc, error) from exc
+            raise
         finally:
             if not driver.broken:
                 driver.autocommit = False
