@@ -110,12 +110,11 @@ def element_json(vr: str, value: bytes, codec: str | None,
             return {"vr": vr, "Value": [float(p) for p in parts]}
         return {"vr": vr, "Value": parts}
     if vr in _NUMBERS:
-        code = _NUMBERS[vr]
-        one = _ONE_NUMBER[vr] if little_endian else None
-        if one is not None and len(value) == one.size:  # the common case: a single value
+        code, one = _NUMBERS[vr], _ONE_NUMBER[vr]
+        size = one.size
+        if little_endian and len(value) == size:  # the common case: a single value
             (number,) = one.unpack(value)
             return {"vr": vr, "Value": [float(number) if code in "fd" else number]}
-        size = struct.calcsize("<" + code)
         if len(value) % size:
             return None
         order = "<" if little_endian else ">"
